@@ -1,0 +1,161 @@
+import { once } from 'node:events';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { IntegrationError } from '../domain/errors';
+import * as m0001 from './migrations/0001-initial';
+import type { Database } from './schema';
+
+export type DialectName = 'postgres' | 'pglite';
+
+/** A raw SQL session on one connection, inside one transaction: for set-based bulk paths (COPY, staging, merge). */
+export interface RawSession {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows: number }>;
+  /** Runs `COPY … FROM STDIN (FORMAT csv)` on PostgreSQL, or `FROM '/dev/blob'` on PGlite, with CSV text chunks. */
+  copyIn(table: string, columns: readonly string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<void>;
+}
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Runs `fn` in one transaction on one connection with raw SQL and COPY. */
+  rawTransaction<T>(fn: (s: RawSession) => Promise<T>): Promise<T>;
+  migrate(): Promise<{ applied: string[] }>;
+  close(): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, Migration> = { '0001-initial': m0001 };
+
+function toSafeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`bigint ${v} is outside the safe integer range`);
+  return n;
+}
+const toIso = (v: string): string => new Date(v).toISOString();
+const identity = (v: string): string => v;
+
+/** One normalisation for both drivers (STACK: pg returns int8 as string, PGlite as number). */
+const PARSERS: Record<number, (v: string) => unknown> = {
+  20: toSafeInt, // int8
+  1082: identity, // date stays YYYY-MM-DD
+  1114: toIso, // timestamp
+  1184: toIso, // timestamptz
+};
+
+/**
+ * Opens the store named by `url`: `postgres://…` for PostgreSQL; `pglite:<dir>` for embedded PGlite on disk;
+ * `pglite:memory` or nothing for an in-memory PGlite.
+ */
+export async function openStore(url: string | undefined = process.env.DATABASE_URL): Promise<Store> {
+  if (url && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  if (!url || url.startsWith('pglite:')) return openPglite(url ? url.slice('pglite:'.length) : 'memory');
+  throw new IntegrationError(`unsupported database URL "${url.replace(/:[^:@/]*@/, ':***@')}"; expected postgres://… or pglite:<dir>`, 'DATABASE_URL');
+}
+
+async function openPostgres(url: string): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: Number(process.env.DATABASE_POOL_MAX ?? 10),
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const rawTransaction = async <T>(fn: (s: RawSession) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const session: RawSession = {
+        async query<R>(text: string, params?: unknown[]) {
+          const r = await client.query(text, params as unknown[]);
+          return { rows: r.rows as R[], affectedRows: r.rowCount ?? 0 };
+        },
+        async copyIn(table, columns, chunks) {
+          const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+          const done = new Promise<void>((resolve, reject) => {
+            stream.on('finish', resolve);
+            stream.on('error', reject);
+          });
+          for await (const chunk of chunks) {
+            if (!stream.write(chunk)) await once(stream, 'drain');
+          }
+          stream.end();
+          await done;
+        },
+      };
+      const out = await fn(session);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  return makeStore(db, 'postgres', rawTransaction);
+}
+
+async function openPglite(dir: string): Promise<Store> {
+  const parsers = Object.fromEntries(Object.entries(PARSERS).map(([k, f]) => [Number(k), f]));
+  const pglite = dir === 'memory' || dir === '' ? new PGlite({ parsers }) : new PGlite(dir, { parsers });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const rawTransaction = <T>(fn: (s: RawSession) => Promise<T>): Promise<T> =>
+    pglite.transaction(async (tx) => {
+      const session: RawSession = {
+        async query<R>(text: string, params?: unknown[]) {
+          const r = await tx.query<R>(text, params);
+          return { rows: r.rows, affectedRows: r.affectedRows ?? 0 };
+        },
+        async copyIn(table, columns, chunks) {
+          const parts: string[] = [];
+          for await (const chunk of chunks) parts.push(chunk);
+          await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], {
+            blob: new Blob(parts),
+          });
+        },
+      };
+      return fn(session);
+    });
+  const store = makeStore(db, 'pglite', rawTransaction);
+  const close = store.close;
+  return { ...store, close: async () => { await close(); if (!pglite.closed) await pglite.close(); } };
+}
+
+function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: Store['rawTransaction']): Store {
+  return {
+    db,
+    dialect,
+    rawTransaction,
+    async migrate() {
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Encodes one value for CSV COPY: NULL as an unquoted empty field, everything else quoted when needed. */
+export function csvField(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  if (v === '') return '""';
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** Removes every row of every table (tests only): keeps the schema. */
+export async function truncateAll(store: Store): Promise<void> {
+  await sql
+    .raw(
+      'TRUNCATE tenants, api_keys, debtors, debtor_links, items, payments, allocations, dunning_runs, notices, outbox, quarantine, checkpoints, events RESTART IDENTITY CASCADE',
+    )
+    .execute(store.db);
+}

@@ -1,0 +1,190 @@
+import { csvField, type RawSession, type Store } from './db';
+
+/** A debtor as a source describes it (the mapping's output). */
+export interface IngestDebtor {
+  externalId: string;
+  name: string;
+  type: 'B2B' | 'B2C';
+  email?: string | null;
+  phone?: string | null;
+  language: string;
+  country?: string | null;
+  tags: string[];
+}
+
+/** An item as a source describes it (the mapping's output). */
+export interface IngestItem {
+  sourceKey: string;
+  externalId: string;
+  documentNumber: string;
+  contractRef?: string | null;
+  currency: string;
+  amountMinor: number;
+  openMinor: number;
+  documentDate?: string | null;
+  dueDate: string;
+  dunningLevel: number;
+  dunningBlock?: string | null;
+}
+
+export interface IngestBatch {
+  tenantId: string;
+  source: string;
+  /** How debtors of this source are unified with debtors of other sources (DESIGN §3). */
+  debtorMatch: 'externalId' | 'email' | 'none';
+  debtors: IngestDebtor[];
+  items: IngestItem[];
+}
+
+export interface IngestResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  debtorsCreated: number;
+}
+
+const DEBTOR_COLS = ['external_id', 'name', 'type', 'email', 'phone', 'language', 'country', 'tags'] as const;
+const ITEM_COLS = [
+  'source_key',
+  'external_id',
+  'document_number',
+  'contract_ref',
+  'currency',
+  'amount_minor',
+  'open_minor',
+  'document_date',
+  'due_date',
+  'dunning_level',
+  'dunning_block',
+] as const;
+
+function* debtorCsv(debtors: Iterable<IngestDebtor>): Iterable<string> {
+  let buf = '';
+  for (const d of debtors) {
+    buf += `${csvField(d.externalId)},${csvField(d.name)},${d.type},${csvField(d.email)},${csvField(d.phone)},${csvField(d.language)},${csvField(d.country)},${csvField(JSON.stringify(d.tags))}\n`;
+    if (buf.length > 1 << 16) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+function* itemCsv(items: readonly IngestItem[]): Iterable<string> {
+  let buf = '';
+  for (const i of items) {
+    buf += `${csvField(i.sourceKey)},${csvField(i.externalId)},${csvField(i.documentNumber)},${csvField(i.contractRef)},${i.currency},${i.amountMinor},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${csvField(i.dunningBlock)}\n`;
+    if (buf.length > 1 << 16) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+const MATCH_SQL: Record<IngestBatch['debtorMatch'], string> = {
+  externalId:
+    '(SELECT l.debtor_id FROM debtor_links l WHERE l.tenant_id = $1 AND l.external_id = s.external_id ORDER BY l.created_at, l.source LIMIT 1)',
+  email:
+    '(SELECT d.debtor_id FROM debtors d WHERE d.tenant_id = $1 AND s.email IS NOT NULL AND lower(d.email) = lower(s.email) ORDER BY d.created_at LIMIT 1)',
+  none: 'NULL',
+};
+
+/**
+ * Upserts one batch of mapped records set-based: COPY into transaction-local staging tables, then one merge
+ * statement each for debtor links, debtors and items. An unchanged record is not touched (no new version, no
+ * event); a changed one gets `version + 1` and an `item.updated` event; a new one an `item.imported` event, all written by the same statement.
+ *
+ * The open amount follows the source by delta: when the source's open amount moves by X, ours moves by X (clamped
+ * to [0, source open]), so a payment we allocated but the source has not booked yet is not undone by a re-import,
+ * and a payment the source booked itself reduces what we dun.
+ */
+export async function ingestBatch(store: Store, batch: IngestBatch): Promise<IngestResult> {
+  if (batch.items.length === 0 && batch.debtors.length === 0) return { inserted: 0, updated: 0, unchanged: 0, debtorsCreated: 0 };
+  return store.rawTransaction((s) => ingestInSession(s, batch));
+}
+
+export async function ingestInSession(s: RawSession, batch: IngestBatch): Promise<IngestResult> {
+  const { tenantId, source } = batch;
+  const debtors = new Map<string, IngestDebtor>();
+  for (const d of batch.debtors) debtors.set(d.externalId, d);
+
+  await s.query(`CREATE TEMP TABLE stg_debtors (
+      external_id text, name text, type text, email text, phone text, language text, country text, tags jsonb
+    ) ON COMMIT DROP`);
+  await s.query(`CREATE TEMP TABLE stg_items (
+      source_key text, external_id text, document_number text, contract_ref text, currency text,
+      amount_minor bigint, open_minor bigint, document_date date, due_date date, dunning_level integer, dunning_block text
+    ) ON COMMIT DROP`);
+  await s.copyIn('stg_debtors', DEBTOR_COLS, debtorCsv(debtors.values()));
+  await s.copyIn('stg_items', ITEM_COLS, itemCsv(batch.items));
+
+  const links = await s.query<{ n: number }>(
+    `WITH ins AS (
+       INSERT INTO debtor_links (tenant_id, source, external_id, debtor_id)
+       SELECT $1, $2, s.external_id, COALESCE(${MATCH_SQL[batch.debtorMatch]}, gen_random_uuid()::text)
+       FROM stg_debtors s
+       ON CONFLICT (tenant_id, source, external_id) DO NOTHING
+       RETURNING debtor_id)
+     SELECT count(*)::int AS n FROM ins i WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = i.debtor_id)`,
+    [tenantId, source],
+  );
+
+  await s.query(
+    `INSERT INTO debtors AS d (tenant_id, debtor_id, name, type, email, phone, language, country, tags)
+     SELECT $1, l.debtor_id, s.name, s.type, s.email, s.phone, s.language, s.country, s.tags
+     FROM stg_debtors s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
+     ON CONFLICT (tenant_id, debtor_id) DO UPDATE SET
+       name = excluded.name, type = excluded.type, email = excluded.email, phone = excluded.phone,
+       language = excluded.language, country = excluded.country, tags = excluded.tags,
+       version = d.version + 1, updated_at = now()
+     WHERE (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
+       IS DISTINCT FROM (excluded.name, excluded.type, excluded.email, excluded.phone, excluded.language, excluded.country, excluded.tags)`,
+    [tenantId, source],
+  );
+
+  const newOpen = `CASE
+      WHEN excluded.source_open_minor = 0 THEN 0
+      WHEN excluded.source_open_minor > 0 THEN GREATEST(0, LEAST(excluded.source_open_minor, i.open_minor + (excluded.source_open_minor - i.source_open_minor)))
+      ELSE excluded.source_open_minor END`;
+  const r = await s.query<{ inserted: number; updated: number }>(
+    `WITH up AS (
+       INSERT INTO items AS i (tenant_id, source, source_key, debtor_id, external_id, document_number, contract_ref, currency,
+         amount_minor, source_open_minor, open_minor, document_date, due_date, source_dunning_level, dunning_level, dunning_block, status)
+       SELECT $1, $2, s.source_key, l.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency,
+         s.amount_minor, s.open_minor, s.open_minor, s.document_date, s.due_date, s.dunning_level, s.dunning_level, s.dunning_block,
+         CASE WHEN s.open_minor = 0 THEN 'closed' ELSE 'open' END
+       FROM stg_items s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
+       ON CONFLICT (tenant_id, source, source_key) DO UPDATE SET
+         debtor_id = excluded.debtor_id, external_id = excluded.external_id, document_number = excluded.document_number,
+         contract_ref = excluded.contract_ref, currency = excluded.currency, amount_minor = excluded.amount_minor,
+         source_open_minor = excluded.source_open_minor,
+         open_minor = ${newOpen},
+         status = CASE WHEN (${newOpen}) = 0 THEN 'closed' ELSE 'open' END,
+         document_date = excluded.document_date, due_date = excluded.due_date,
+         source_dunning_level = excluded.source_dunning_level,
+         dunning_level = GREATEST(i.dunning_level, excluded.source_dunning_level),
+         dunning_block = excluded.dunning_block,
+         version = i.version + 1, updated_at = now()
+       WHERE (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
+              i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
+         IS DISTINCT FROM (excluded.debtor_id, excluded.external_id, excluded.document_number, excluded.contract_ref, excluded.currency,
+              excluded.amount_minor, excluded.source_open_minor, excluded.document_date, excluded.due_date, excluded.source_dunning_level,
+              excluded.dunning_block)
+       RETURNING i.item_id, i.source_key, i.version, (i.xmax = 0) AS inserted),
+     ev AS (
+       INSERT INTO events (tenant_id, type, subject, payload)
+       SELECT $1, CASE WHEN inserted THEN 'item.imported' ELSE 'item.updated' END, 'item:' || item_id,
+              jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
+       FROM up)
+     SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`,
+    [tenantId, source],
+  );
+  const row = r.rows[0] ?? { inserted: 0, updated: 0 };
+  return {
+    inserted: row.inserted,
+    updated: row.updated,
+    unchanged: batch.items.length - row.inserted - row.updated,
+    debtorsCreated: links.rows[0]?.n ?? 0,
+  };
+}

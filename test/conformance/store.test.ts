@@ -1,0 +1,134 @@
+import { sql } from 'kysely';
+import type { IngestBatch, IngestItem, Store } from '../../src/store';
+import { appendEvents, ingestBatch } from '../../src/store';
+import { STORE_FACTORIES } from '../helpers/stores';
+
+function item(n: number, over: Partial<IngestItem> = {}): IngestItem {
+  return {
+    sourceKey: `INV-${n}`,
+    externalId: `C${n % 3}`,
+    documentNumber: `INV-${n}`,
+    contractRef: null,
+    currency: 'EUR',
+    amountMinor: 10_000 + n,
+    openMinor: 10_000 + n,
+    documentDate: '2026-10-01',
+    dueDate: '2026-10-15',
+    dunningLevel: 0,
+    dunningBlock: null,
+    ...over,
+  };
+}
+
+function batch(items: IngestItem[], over: Partial<IngestBatch> = {}): IngestBatch {
+  const ids = [...new Set(items.map((i) => i.externalId))];
+  return {
+    tenantId: 'acme',
+    source: 'billing',
+    debtorMatch: 'externalId',
+    debtors: ids.map((id) => ({ externalId: id, name: `Kunde ${id}, "Müller" & Söhne`, type: 'B2C', email: `${id.toLowerCase()}@example.org`, language: 'de', tags: ['new'] })),
+    items,
+    ...over,
+  };
+}
+
+describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  test('migrate is idempotent and reports nothing new the second time', async () => {
+    const again = await store.migrate();
+    expect(again.applied).toEqual([]);
+  });
+
+  test('ingest inserts items and debtors; an identical re-import changes nothing', async () => {
+    const items = Array.from({ length: 50 }, (_, n) => item(n));
+    const first = await ingestBatch(store, batch(items));
+    expect(first).toMatchObject({ inserted: 50, updated: 0, unchanged: 0, debtorsCreated: 3 });
+
+    const before = await store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
+    const eventsBefore = await store.db.selectFrom('events').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+
+    const second = await ingestBatch(store, batch(items));
+    expect(second).toMatchObject({ inserted: 0, updated: 0, unchanged: 50, debtorsCreated: 0 });
+    const after = await store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
+    expect(after).toEqual(before);
+    const eventsAfter = await store.db.selectFrom('events').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(eventsAfter.n)).toBe(Number(eventsBefore.n));
+    expect(await store.db.selectFrom('debtors').select('debtor_id').execute()).toHaveLength(3);
+  });
+
+  test('values come back with the same JavaScript types on both dialects', async () => {
+    const row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-7').executeTakeFirstOrThrow();
+    expect(row.amount_minor).toBe(10_007);
+    expect(typeof row.amount_minor).toBe('number');
+    expect(row.due_date).toBe('2026-10-15');
+    expect(row.document_date).toBe('2026-10-01');
+    expect(row.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const debtor = await store.db.selectFrom('debtors').selectAll().where('debtor_id', '=', row.debtor_id).executeTakeFirstOrThrow();
+    expect(debtor.tags).toEqual(['new']);
+    expect(debtor.name).toBe('Kunde C1, "Müller" & Söhne');
+  });
+
+  test('a changed record is an update with a new version and an event', async () => {
+    await ingestBatch(store, batch([item(7, { dueDate: '2026-10-20' })]));
+    const row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-7').executeTakeFirstOrThrow();
+    expect(row.version).toBe(2);
+    expect(row.due_date).toBe('2026-10-20');
+    const ev = await store.db.selectFrom('events').selectAll().where('subject', '=', `item:${row.item_id}`).orderBy('event_id').execute();
+    expect(ev.map((e) => e.type)).toEqual(['item.imported', 'item.updated']);
+    expect(ev[1]!.payload).toMatchObject({ version: 2, sourceKey: 'INV-7' });
+  });
+
+  test('the open amount follows the source by delta and never undoes our allocations', async () => {
+    await store.db.updateTable('items').set({ open_minor: 4_000 }).where('source_key', '=', 'INV-8').execute();
+    // Source reports a partial payment of 1,000 that it booked itself: our open amount drops by the same.
+    await ingestBatch(store, batch([item(8, { openMinor: 10_008 - 1_000 })]));
+    let row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-8').executeTakeFirstOrThrow();
+    expect(row.open_minor).toBe(3_000);
+    expect(row.status).toBe('open');
+    // Source reports it cleared: closed.
+    await ingestBatch(store, batch([item(8, { openMinor: 0 })]));
+    row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-8').executeTakeFirstOrThrow();
+    expect(row.open_minor).toBe(0);
+    expect(row.status).toBe('closed');
+  });
+
+  test('the same source key in another tenant is another item; debtors unify across sources by customer number', async () => {
+    await ingestBatch(store, batch([item(1)], { tenantId: 'other' }));
+    const counts = await store.db.selectFrom('items').select(['tenant_id']).where('source_key', '=', 'INV-1').execute();
+    expect(counts.map((c) => c.tenant_id).sort()).toEqual(['acme', 'other']);
+
+    await ingestBatch(store, batch([item(1001, { externalId: 'C1', sourceKey: 'SAP-1' })], { source: 'sap' }));
+    const owners = await store.db
+      .selectFrom('items')
+      .select('debtor_id')
+      .where('tenant_id', '=', 'acme')
+      .where('external_id', '=', 'C1')
+      .distinct()
+      .execute();
+    expect(owners).toHaveLength(1);
+  });
+
+  test('the event log is append-only', async () => {
+    await appendEvents(store.db, [{ tenantId: 'acme', type: 'writeback.replayed', subject: 'outbox:x', payload: { outboxId: 'x' } }]);
+    await expect(sql`UPDATE events SET type = 'tampered'`.execute(store.db)).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM events`.execute(store.db)).rejects.toThrow(/append-only/);
+    const ev = await store.db.selectFrom('events').selectAll().where('subject', '=', 'outbox:x').executeTakeFirstOrThrow();
+    expect(ev.payload).toEqual({ outboxId: 'x' });
+  });
+
+  test('a failing batch leaves nothing behind', async () => {
+    const before = await store.db.selectFrom('items').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await expect(
+      ingestBatch(store, batch([item(5000), item(5001, { amountMinor: Number.NaN })])),
+    ).rejects.toThrow();
+    const after = await store.db.selectFrom('items').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+  });
+});
