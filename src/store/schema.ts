@@ -144,6 +144,7 @@ export interface OutboxTable {
   command: Json<unknown>;
   status: Generated<OutboxStatus>;
   attempts: Generated<number>;
+  replays: Generated<number>;
   last_error: string | null;
   result: Json<unknown> | null;
   created_at: Generated<string>;

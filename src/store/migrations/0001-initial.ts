@@ -164,6 +164,7 @@ CREATE TABLE outbox (
   command       jsonb NOT NULL,
   status        text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'enqueued', 'delivered', 'dead')),
   attempts      integer NOT NULL DEFAULT 0,
+  replays       integer NOT NULL DEFAULT 0,
   last_error    text,
   result        jsonb,
   created_at    timestamptz NOT NULL DEFAULT now(),

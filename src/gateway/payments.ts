@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { allocateOldestFirst } from '../domain/allocation';
+import { IntegrationError } from '../domain/errors';
+import { type DomainEvent, event } from '../domain/events';
+import { formatMinor } from '../domain/money';
+import type { WriteBackCommand } from '../domain/write-back';
+import type { Store } from '../store/db';
+import { appendEvents } from '../store/events';
+import type { Database } from '../store/schema';
+import { enqueueWriteBacks } from '../routing/outbox';
+
+/** A payment made outside the gateway (shop counter, cash desk, a transfer booked by hand). */
+export interface RecordPaymentInput {
+  tenantId: string;
+  /** Business id of the request; a repeat with the same body returns the first result. */
+  idempotencyKey: string;
+  debtorId?: string;
+  externalId?: string;
+  source?: string;
+  /** Restricts allocation to these items; otherwise all open items of the debtor, oldest first. */
+  itemIds?: string[];
+  amountMinor: number;
+  currency: string;
+  method: string;
+  reference?: string;
+  receivedAt?: string;
+}
+
+export interface RecordPaymentResult {
+  payment: { paymentId: string; state: string; amountMinor: number; currency: string; allocatedMinor: number };
+  allocations: { itemId: string; documentNumber: string; amountMinor: number; cleared: boolean }[];
+  replayed: boolean;
+}
+
+/**
+ * Records a settled payment and allocates it to the debtor's open items, oldest first; partial payments leave the
+ * rest open, an over-payment stays unallocated on the payment. The payment, its allocations, the item updates, the
+ * events and one outbox row per touched item commit in one transaction (DESIGN §1).
+ */
+export async function recordPayment(store: Store, input: RecordPaymentInput): Promise<RecordPaymentResult> {
+  if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor <= 0) {
+    throw new IntegrationError('must be a positive amount', 'amount');
+  }
+  return store.db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom('payments')
+      .selectAll()
+      .where('tenant_id', '=', input.tenantId)
+      .where('idempotency_key', '=', input.idempotencyKey)
+      .executeTakeFirst();
+    const debtorId = await resolveDebtor(trx, input);
+    if (existing) {
+      if (existing.amount_minor !== input.amountMinor || existing.currency !== input.currency || existing.debtor_id !== debtorId || existing.method !== input.method) {
+        throw new IntegrationError('this Idempotency-Key was used for a different payment', 'Idempotency-Key', { conflict: true });
+      }
+      return replay(trx, input.tenantId, existing.payment_id);
+    }
+
+    const paymentId = randomUUID();
+    await trx
+      .insertInto('payments')
+      .values({
+        tenant_id: input.tenantId,
+        payment_id: paymentId,
+        debtor_id: debtorId,
+        method: input.method,
+        provider: 'counter',
+        merchant_reference: input.reference ?? `pay-${paymentId}`,
+        provider_reference: null,
+        currency: input.currency,
+        amount_minor: input.amountMinor,
+        state: 'succeeded',
+        idempotency_key: input.idempotencyKey,
+        ...(input.receivedAt ? { received_at: input.receivedAt } : {}),
+      })
+      .execute();
+
+    let q = trx
+      .selectFrom('items')
+      .select(['item_id', 'source', 'source_key', 'external_id', 'document_number', 'due_date', 'open_minor', 'currency'])
+      .where('tenant_id', '=', input.tenantId)
+      .where('debtor_id', '=', debtorId)
+      .where('status', '=', 'open')
+      .where('currency', '=', input.currency);
+    if (input.itemIds?.length) q = q.where('item_id', 'in', input.itemIds);
+    const items = await q.forUpdate().execute();
+    if (input.itemIds?.length && items.length !== new Set(input.itemIds).size) {
+      throw new IntegrationError(`some items are not open items of this debtor in ${input.currency}`, 'itemIds');
+    }
+    const plan = allocateOldestFirst(
+      input.amountMinor,
+      items.map((i) => ({ itemId: i.item_id, dueDate: i.due_date, documentNumber: i.document_number, openMinor: i.open_minor })),
+    );
+    const byId = new Map(items.map((i) => [i.item_id, i]));
+    const valueDate = (input.receivedAt ?? new Date().toISOString()).slice(0, 10);
+    const events: DomainEvent[] = [
+      event(input.tenantId, 'payment.recorded', `payment:${paymentId}`, {
+        paymentId,
+        amountMinor: input.amountMinor,
+        currency: input.currency,
+        method: input.method,
+      }),
+    ];
+    const writeBacks: { source: string; itemId: string; command: WriteBackCommand }[] = [];
+    const allocations: RecordPaymentResult['allocations'] = [];
+    for (const a of plan.allocations) {
+      const item = byId.get(a.itemId)!;
+      const rest = item.open_minor - a.amountMinor;
+      await trx
+        .insertInto('allocations')
+        .values({ tenant_id: input.tenantId, allocation_id: randomUUID(), payment_id: paymentId, item_id: a.itemId, amount_minor: a.amountMinor })
+        .execute();
+      await trx
+        .updateTable('items')
+        .set((eb) => ({ open_minor: rest, status: rest === 0 ? 'closed' : 'open', updated_at: new Date().toISOString(), version: eb('version', '+', 1) }))
+        .where('tenant_id', '=', input.tenantId)
+        .where('item_id', '=', a.itemId)
+        .execute();
+      events.push(event(input.tenantId, 'payment.allocated', `payment:${paymentId}`, { paymentId, itemId: a.itemId, amountMinor: a.amountMinor }));
+      if (rest === 0) events.push(event(input.tenantId, 'item.closed', `item:${a.itemId}`, { itemId: a.itemId, reason: 'paid', evidence: `payment:${paymentId}` }));
+      writeBacks.push({
+        source: item.source,
+        itemId: a.itemId,
+        command: {
+          kind: 'payment',
+          itemId: a.itemId,
+          sourceKey: item.source_key,
+          externalId: item.external_id,
+          documentNumber: item.document_number,
+          paymentId,
+          amountMinor: a.amountMinor,
+          currency: item.currency,
+          cleared: rest === 0,
+          valueDate,
+        },
+      });
+      allocations.push({ itemId: a.itemId, documentNumber: item.document_number, amountMinor: a.amountMinor, cleared: rest === 0 });
+    }
+    const allocated = input.amountMinor - plan.unallocatedMinor;
+    await trx.updateTable('payments').set({ allocated_minor: allocated }).where('tenant_id', '=', input.tenantId).where('payment_id', '=', paymentId).execute();
+    await enqueueWriteBacks(trx, input.tenantId, writeBacks.map((w) => ({ ...w, outboxId: `pay-${paymentId}-${w.itemId}` })));
+    await appendEvents(trx, events);
+    return {
+      payment: { paymentId, state: 'succeeded', amountMinor: input.amountMinor, currency: input.currency, allocatedMinor: allocated },
+      allocations,
+      replayed: false,
+    };
+  });
+}
+
+async function resolveDebtor(trx: Transaction<Database>, input: RecordPaymentInput): Promise<string> {
+  if (input.debtorId) {
+    const d = await trx.selectFrom('debtors').select('debtor_id').where('tenant_id', '=', input.tenantId).where('debtor_id', '=', input.debtorId).executeTakeFirst();
+    if (!d) throw new IntegrationError(`no debtor ${input.debtorId}`, 'debtorId');
+    return d.debtor_id;
+  }
+  if (input.externalId && input.source) {
+    const l = await trx
+      .selectFrom('debtor_links')
+      .select('debtor_id')
+      .where('tenant_id', '=', input.tenantId)
+      .where('source', '=', input.source)
+      .where('external_id', '=', input.externalId)
+      .executeTakeFirst();
+    if (!l) throw new IntegrationError(`no customer ${input.externalId} in source ${input.source}`, 'externalId');
+    return l.debtor_id;
+  }
+  throw new IntegrationError('give debtorId, or externalId with source', 'debtorId');
+}
+
+async function replay(trx: Transaction<Database>, tenantId: string, paymentId: string): Promise<RecordPaymentResult> {
+  const p = await trx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('payment_id', '=', paymentId).executeTakeFirstOrThrow();
+  const allocs = await trx
+    .selectFrom('allocations as a')
+    .innerJoin('items as i', (j) => j.onRef('i.tenant_id', '=', 'a.tenant_id').onRef('i.item_id', '=', 'a.item_id'))
+    .select(['a.item_id', 'i.document_number', 'a.amount_minor', 'i.open_minor'])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.payment_id', '=', paymentId)
+    .orderBy('a.created_at')
+    .execute();
+  return {
+    payment: { paymentId, state: p.state, amountMinor: p.amount_minor, currency: p.currency, allocatedMinor: p.allocated_minor },
+    allocations: allocs.map((a) => ({ itemId: a.item_id, documentNumber: a.document_number, amountMinor: a.amount_minor, cleared: a.open_minor === 0 })),
+    replayed: true,
+  };
+}
+
+/** For messages: "119.00 EUR". */
+export const describeAmount = (minor: number, currency: string) => `${formatMinor(minor, currency)} ${currency}`;

@@ -1,0 +1,85 @@
+import { classifyError } from '../domain/errors';
+import { event } from '../domain/events';
+import type { WriteBackCommand, WriteBackResult } from '../domain/write-back';
+import type { Store } from '../store/db';
+import { appendEvents } from '../store/events';
+import { idempotencyKeyOf } from './outbox';
+
+/** What a write-back worker needs of a connector. */
+export interface WriteBackTarget {
+  writeBack(command: WriteBackCommand, ctx: { idempotencyKey: string }): Promise<WriteBackResult>;
+}
+
+export type TargetResolver = (tenantId: string, source: string) => Promise<WriteBackTarget>;
+
+export interface WriteBackJob {
+  tenantId: string;
+  outboxId: string;
+}
+
+export type DeliveryOutcome = 'delivered' | 'duplicate' | 'skipped';
+
+/**
+ * Delivers one outbox row to its source. Safe to run twice, concurrently or after a crash: the row's status is
+ * checked first, and the connector is given `outbox:<id>` as idempotency key so the source detects a repeat even
+ * when we crashed after it accepted the command but before we recorded that.
+ */
+export async function deliverOutbox(store: Store, resolve: TargetResolver, job: WriteBackJob, attempt: number): Promise<DeliveryOutcome> {
+  const row = await store.db
+    .selectFrom('outbox')
+    .select(['tenant_id', 'outbox_id', 'source', 'command', 'status'])
+    .where('outbox_id', '=', job.outboxId)
+    .executeTakeFirst();
+  if (!row || row.status === 'delivered' || row.status === 'dead') return 'skipped';
+  const target = await resolve(row.tenant_id, row.source);
+  let result: WriteBackResult;
+  try {
+    result = await target.writeBack(row.command as WriteBackCommand, { idempotencyKey: idempotencyKeyOf(row.outbox_id) });
+  } catch (err) {
+    await store.db
+      .updateTable('outbox')
+      .set({ attempts: attempt, last_error: describe(err) })
+      .where('outbox_id', '=', row.outbox_id)
+      .where('status', '!=', 'delivered')
+      .execute();
+    throw err;
+  }
+  await store.db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('outbox')
+      .set({ status: 'delivered', attempts: attempt, delivered_at: new Date().toISOString(), result: JSON.stringify(result), last_error: null })
+      .where('outbox_id', '=', row.outbox_id)
+      .where('status', 'in', ['pending', 'enqueued'])
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) {
+      await appendEvents(trx, [
+        event(row.tenant_id, 'writeback.delivered', `outbox:${row.outbox_id}`, { outboxId: row.outbox_id, source: row.source, attempts: attempt }),
+      ]);
+    }
+  });
+  return result.status;
+}
+
+/** Parks a write-back that keeps failing (or can never succeed) as a dead letter, waiting for `outbox replay`. */
+export async function parkDeadLetter(store: Store, job: WriteBackJob, err: unknown, attempts: number): Promise<void> {
+  await store.db.transaction().execute(async (trx) => {
+    const r = await trx
+      .updateTable('outbox')
+      .set({ status: 'dead', dead_at: new Date().toISOString(), attempts, last_error: describe(err) })
+      .where('outbox_id', '=', job.outboxId)
+      .where('status', 'in', ['pending', 'enqueued'])
+      .returning(['tenant_id', 'source'])
+      .executeTakeFirst();
+    if (r) {
+      await appendEvents(trx, [
+        event(r.tenant_id, 'writeback.dead_lettered', `outbox:${job.outboxId}`, { outboxId: job.outboxId, source: r.source, error: describe(err), attempts }),
+      ]);
+    }
+  });
+}
+
+function describe(err: unknown): string {
+  const cls = classifyError(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  return `${cls}: ${msg}`.slice(0, 2000);
+}
