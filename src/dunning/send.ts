@@ -1,4 +1,4 @@
-import { ConnectorError } from '../domain/errors';
+import { ConnectorError, IntegrationError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMoney } from '../domain/money';
 import type { EmailChannel } from '../channels/email';
@@ -55,6 +55,7 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
   const result: SendResult = { sent: 0, bounced: 0, failed: 0, deferred: 0 };
   let cursor = '';
   const concurrency = opts.concurrency ?? 8;
+  await opts.email.verify();
   for (;;) {
     const page = await store.db
       .selectFrom('notices as n')
@@ -121,6 +122,9 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
             result.deferred++;
             continue;
           }
+          // Credentials or sender refused: every notice would fail the same way. Stop the run; the notices stay
+          // pending and go out once the configuration is fixed.
+          if (err instanceof IntegrationError) throw err;
           outcomes.push({ noticeId: n.notice_id, status: 'failed', error: err instanceof Error ? err.message : String(err), recipient: n.email });
         }
       }

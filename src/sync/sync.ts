@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { event } from '../domain/events';
+import type { RawSession, Store } from '../store/db';
+import { type IngestDebtor, type IngestItem, ingestInSession } from '../store/ingest';
+
+/** One record as a connector hands it over, with where it came from. */
+export interface SourceRecord {
+  record: Record<string, string>;
+  file?: string;
+  line?: number;
+  /** Set by the connector when the record could not even be read (e.g. wrong column count). */
+  error?: string;
+}
+
+export interface PulledBatch {
+  records: SourceRecord[];
+  checkpoint?: string;
+}
+
+export type MapOutcome = { ok: true; debtor: IngestDebtor; item: IngestItem } | { ok: false; reason: string; field?: string };
+
+export interface SyncOptions {
+  tenantId: string;
+  source: string;
+  debtorMatch: 'externalId' | 'email' | 'none';
+  batches: AsyncIterable<PulledBatch>;
+  map: (record: Record<string, string>, ctx: { line?: number }) => MapOutcome;
+  onProgress?: (records: number) => void;
+}
+
+export interface SyncResult {
+  records: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  debtorsCreated: number;
+}
+
+interface Reject {
+  rec: SourceRecord;
+  reason: string;
+  field?: string;
+}
+
+/**
+ * Pulls every batch from a connector, maps each record with the compiled mapping, and upserts the good ones set-based.
+ * A record that fails mapping is quarantined with file, line and reason in the same transaction as its batch; the rest
+ * goes on. The connector's checkpoint is saved with the batch, so a crash resumes after the last committed batch.
+ * While the database merges one batch, the next one is already being read.
+ */
+export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncResult> {
+  const total: SyncResult = { records: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0, debtorsCreated: 0 };
+  const it = opts.batches[Symbol.asyncIterator]();
+  let next = it.next();
+  for (;;) {
+    const r = await next;
+    if (r.done) break;
+    const batch = r.value;
+    next = it.next(); // read the next batch while this one is written
+    next.catch(() => undefined); // the rejection is handled when it is awaited
+    const { debtors, items, rejects } = mapBatch(batch, opts.map);
+    const res = await store.rawTransaction(async (s) => {
+      const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items });
+      const quarantined = await quarantine(s, opts.tenantId, opts.source, rejects);
+      if (batch.checkpoint !== undefined) {
+        await s.query(
+          `INSERT INTO checkpoints (tenant_id, source, value) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, source) DO UPDATE SET value = excluded.value, updated_at = now()
+           WHERE checkpoints.value IS DISTINCT FROM excluded.value`,
+          [opts.tenantId, opts.source, batch.checkpoint],
+        );
+      }
+      return { ...ing, quarantined };
+    });
+    total.records += batch.records.length;
+    total.inserted += res.inserted;
+    total.updated += res.updated;
+    total.unchanged += res.unchanged;
+    total.quarantined += res.quarantined;
+    total.debtorsCreated += res.debtorsCreated;
+    opts.onProgress?.(total.records);
+  }
+  if (total.inserted + total.updated + total.quarantined > 0) {
+    const e = event(opts.tenantId, 'sync.completed', `source:${opts.source}`, {
+      source: opts.source,
+      inserted: total.inserted,
+      updated: total.updated,
+      unchanged: total.unchanged,
+      quarantined: total.quarantined,
+    });
+    await store.db
+      .insertInto('events')
+      .values({ tenant_id: e.tenantId, type: e.type, subject: e.subject, payload: JSON.stringify(e.payload) })
+      .execute();
+  }
+  return total;
+}
+
+function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
+  const debtors: IngestDebtor[] = [];
+  const items: IngestItem[] = [];
+  const rejects: Reject[] = [];
+  const index = new Map<string, number>();
+  for (const rec of batch.records) {
+    if (rec.error) {
+      rejects.push({ rec, reason: rec.error });
+      continue;
+    }
+    const m = map(rec.record, { line: rec.line });
+    if (!m.ok) {
+      rejects.push({ rec, reason: m.reason, field: m.field });
+      continue;
+    }
+    const prev = index.get(m.item.sourceKey);
+    if (prev !== undefined) {
+      // The same key twice in one delivery: the source contradicts itself. Keep neither silently: quarantine the
+      // later record with the line of the first, so an integrator can see both.
+      rejects.push({ rec, reason: `duplicate key ${m.item.sourceKey}: already read earlier in this delivery`, field: 'sourceKey' });
+      continue;
+    }
+    index.set(m.item.sourceKey, items.length);
+    debtors.push(m.debtor);
+    items.push(m.item);
+  }
+  return { debtors, items, rejects };
+}
+
+async function quarantine(s: RawSession, tenantId: string, source: string, rejects: readonly Reject[]): Promise<number> {
+  let count = 0;
+  for (let start = 0; start < rejects.length; start += 500) {
+    const chunk = rejects.slice(start, start + 500);
+    const params: unknown[] = [];
+    const values = chunk.map((q, i) => {
+      // The fingerprint only de-duplicates the quarantine (the same bad record seen again is one entry).
+      const fp = createHash('sha256').update(`${JSON.stringify(q.rec.record)}|${q.reason}`).digest('hex');
+      params.push(tenantId, source, fp, q.rec.file ?? null, q.rec.line ?? null, q.field ?? null, q.reason, JSON.stringify(q.rec.record));
+      const b = i * 8;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::int, $${b + 6}, $${b + 7}, $${b + 8}::text::jsonb)`;
+    });
+    const r = await s.query(
+      `INSERT INTO quarantine (tenant_id, source, fingerprint, file, line, field, reason, record) VALUES ${values.join(', ')}
+       ON CONFLICT (tenant_id, source, fingerprint) DO NOTHING RETURNING quarantine_id`,
+      params,
+    );
+    count += r.rows.length;
+  }
+  return count;
+}
+
+export async function readCheckpoint(store: Store, tenantId: string, source: string): Promise<string | undefined> {
+  const row = await store.db
+    .selectFrom('checkpoints')
+    .select('value')
+    .where('tenant_id', '=', tenantId)
+    .where('source', '=', source)
+    .executeTakeFirst();
+  return row?.value;
+}
+
+export interface QuarantineRow {
+  source: string;
+  file: string | null;
+  line: number | null;
+  field: string | null;
+  reason: string;
+  record: Record<string, unknown>;
+  firstSeenAt: string;
+}
+
+export async function listQuarantine(store: Store, tenantId: string, source?: string, limit = 1000): Promise<QuarantineRow[]> {
+  let q = store.db.selectFrom('quarantine').selectAll().where('tenant_id', '=', tenantId).where('resolved_at', 'is', null);
+  if (source) q = q.where('source', '=', source);
+  const rows = await q.orderBy('quarantine_id').limit(limit).execute();
+  return rows.map((r) => ({
+    source: r.source,
+    file: r.file,
+    line: r.line,
+    field: r.field,
+    reason: r.reason,
+    record: r.record,
+    firstSeenAt: r.first_seen_at,
+  }));
+}
