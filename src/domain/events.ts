@@ -3,7 +3,7 @@
  * consumer's switch over `type` is exhaustive.
  */
 export interface EventPayloads {
-  'item.imported': { itemId: string; source: string; sourceKey: string; version: number };
+  'items.imported': { source: string; count: number; firstKey: string; lastKey: string };
   'item.updated': { itemId: string; source: string; sourceKey: string; version: number; changed: string[] };
   'item.closed': { itemId: string; reason: 'paid' | 'cleared_in_source' | 'written_off'; evidence?: string };
   'item.reopened': { itemId: string; reason: string };

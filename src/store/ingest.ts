@@ -93,7 +93,8 @@ const MATCH_SQL: Record<IngestBatch['debtorMatch'], string> = {
 /**
  * Upserts one batch of mapped records set-based: COPY into transaction-local staging tables, then one merge
  * statement each for debtor links, debtors and items. An unchanged record is not touched (no new version, no
- * event); a changed one gets `version + 1` and an `item.updated` event; a new one an `item.imported` event, all written by the same statement.
+ * event); a changed one gets `version + 1` and an `item.updated` event. New items are logged as one `items.imported` event per batch (count and key range): the
+ * item row itself carries version 1 and its creation time, and a per-row event would double the cost of an import.
  *
  * The open amount follows the source by delta: when the source's open amount moves by X, ours moves by X (clamped
  * to [0, source open]), so a payment we allocated but the source has not booked yet is not undone by a re-import,
@@ -124,6 +125,7 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch): Promis
        INSERT INTO debtor_links (tenant_id, source, external_id, debtor_id)
        SELECT $1, $2, s.external_id, COALESCE(${MATCH_SQL[batch.debtorMatch]}, gen_random_uuid()::text)
        FROM stg_debtors s
+       WHERE NOT EXISTS (SELECT 1 FROM debtor_links x WHERE x.tenant_id = $1 AND x.source = $2 AND x.external_id = s.external_id)
        ON CONFLICT (tenant_id, source, external_id) DO NOTHING
        RETURNING debtor_id)
      SELECT count(*)::int AS n FROM ins i WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = i.debtor_id)`,
@@ -174,9 +176,13 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch): Promis
        RETURNING i.item_id, i.source_key, i.version, (i.xmax = 0) AS inserted),
      ev AS (
        INSERT INTO events (tenant_id, type, subject, payload)
-       SELECT $1, CASE WHEN inserted THEN 'item.imported' ELSE 'item.updated' END, 'item:' || item_id,
+       SELECT $1, 'item.updated', 'item:' || item_id,
               jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
-       FROM up)
+       FROM up WHERE NOT inserted
+       UNION ALL
+       SELECT $1, 'items.imported', 'source:' || $2::text,
+              jsonb_build_object('source', $2::text, 'count', count(*), 'firstKey', min(source_key), 'lastKey', max(source_key))
+       FROM up WHERE inserted HAVING count(*) > 0)
      SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`,
     [tenantId, source],
   );

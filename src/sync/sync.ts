@@ -17,7 +17,11 @@ export interface PulledBatch {
   checkpoint?: string;
 }
 
-export type MapOutcome = { ok: true; debtor: IngestDebtor; item: IngestItem } | { ok: false; reason: string; field?: string };
+export type MapOutcome =
+  | { ok: true; debtor: IngestDebtor; item: IngestItem }
+  | { ok: false; skipped?: false; reason: string; field?: string }
+  /** The mapping's `when` conditions say the record is not an item (e.g. another document type): not an error. */
+  | { ok: false; skipped: true; reason: string };
 
 export interface SyncOptions {
   tenantId: string;
@@ -33,6 +37,8 @@ export interface SyncResult {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Records the mapping's conditions leave out on purpose. */
+  skipped: number;
   quarantined: number;
   debtorsCreated: number;
 }
@@ -50,7 +56,9 @@ interface Reject {
  * While the database merges one batch, the next one is already being read.
  */
 export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncResult> {
-  const total: SyncResult = { records: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0, debtorsCreated: 0 };
+  const total: SyncResult = { records: 0, inserted: 0, updated: 0, unchanged: 0, skipped: 0, quarantined: 0, debtorsCreated: 0 };
+  // Debtors repeat across batches (one customer, many invoices): stage each version of a debtor once per sync.
+  const seenDebtors = new Map<string, string>();
   const it = opts.batches[Symbol.asyncIterator]();
   let next = it.next();
   for (;;) {
@@ -59,7 +67,15 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
     const batch = r.value;
     next = it.next(); // read the next batch while this one is written
     next.catch(() => undefined); // the rejection is handled when it is awaited
-    const { debtors, items, rejects } = mapBatch(batch, opts.map);
+    const { debtors: mapped, items, rejects, skipped } = mapBatch(batch, opts.map);
+    const debtors: IngestDebtor[] = [];
+    const staged: [string, string][] = [];
+    for (const d of mapped) {
+      const fp = JSON.stringify([d.name, d.type, d.email ?? null, d.phone ?? null, d.language, d.country ?? null, d.tags]);
+      if (seenDebtors.get(d.externalId) === fp) continue;
+      debtors.push(d);
+      staged.push([d.externalId, fp]);
+    }
     const res = await store.rawTransaction(async (s) => {
       const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items });
       const quarantined = await quarantine(s, opts.tenantId, opts.source, rejects);
@@ -73,10 +89,12 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       }
       return { ...ing, quarantined };
     });
+    for (const [id, fp] of staged) seenDebtors.set(id, fp);
     total.records += batch.records.length;
     total.inserted += res.inserted;
     total.updated += res.updated;
     total.unchanged += res.unchanged;
+    total.skipped += skipped;
     total.quarantined += res.quarantined;
     total.debtorsCreated += res.debtorsCreated;
     opts.onProgress?.(total.records);
@@ -102,6 +120,7 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
   const items: IngestItem[] = [];
   const rejects: Reject[] = [];
   const index = new Map<string, number>();
+  let skipped = 0;
   for (const rec of batch.records) {
     if (rec.error) {
       rejects.push({ rec, reason: rec.error });
@@ -109,7 +128,8 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
     }
     const m = map(rec.record, { line: rec.line });
     if (!m.ok) {
-      rejects.push({ rec, reason: m.reason, field: m.field });
+      if (m.skipped) skipped++;
+      else rejects.push({ rec, reason: m.reason, field: m.field });
       continue;
     }
     const prev = index.get(m.item.sourceKey);
@@ -123,7 +143,7 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
     debtors.push(m.debtor);
     items.push(m.item);
   }
-  return { debtors, items, rejects };
+  return { debtors, items, rejects, skipped };
 }
 
 async function quarantine(s: RawSession, tenantId: string, source: string, rejects: readonly Reject[]): Promise<number> {

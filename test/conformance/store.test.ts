@@ -81,8 +81,10 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(row.version).toBe(2);
     expect(row.due_date).toBe('2026-10-20');
     const ev = await store.db.selectFrom('events').selectAll().where('subject', '=', `item:${row.item_id}`).orderBy('event_id').execute();
-    expect(ev.map((e) => e.type)).toEqual(['item.imported', 'item.updated']);
-    expect(ev[1]!.payload).toMatchObject({ version: 2, sourceKey: 'INV-7' });
+    expect(ev.map((e) => e.type)).toEqual(['item.updated']);
+    expect(ev[0]!.payload).toMatchObject({ version: 2, sourceKey: 'INV-7' });
+    const imports = await store.db.selectFrom('events').selectAll().where('type', '=', 'items.imported').where('tenant_id', '=', 'acme').orderBy('event_id').execute();
+    expect(imports[0]!.payload).toMatchObject({ source: 'billing', count: 50, firstKey: 'INV-0', lastKey: 'INV-9' });
   });
 
   test('the open amount follows the source by delta and never undoes our allocations', async () => {
