@@ -110,6 +110,8 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch): Promis
   const debtors = new Map<string, IngestDebtor>();
   for (const d of batch.debtors) debtors.set(d.externalId, d);
 
+  // One writer per tenant at a time: debtor unification across sources must see the other sources' links.
+  await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`clearhub-ingest|${tenantId}`]);
   await s.query(`CREATE TEMP TABLE stg_debtors (
       external_id text, name text, type text, email text, phone text, language text, country text, tags jsonb
     ) ON COMMIT DROP`);
@@ -119,6 +121,7 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch): Promis
     ) ON COMMIT DROP`);
   await s.copyIn('stg_debtors', DEBTOR_COLS, debtorCsv(debtors.values()));
   await s.copyIn('stg_items', ITEM_COLS, itemCsv(batch.items));
+  await s.query('ANALYZE stg_debtors, stg_items');
 
   const links = await s.query<{ n: number }>(
     `WITH ins AS (
@@ -126,71 +129,95 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch): Promis
        SELECT $1, $2, s.external_id, COALESCE(${MATCH_SQL[batch.debtorMatch]}, gen_random_uuid()::text)
        FROM stg_debtors s
        WHERE NOT EXISTS (SELECT 1 FROM debtor_links x WHERE x.tenant_id = $1 AND x.source = $2 AND x.external_id = s.external_id)
-       ON CONFLICT (tenant_id, source, external_id) DO NOTHING
        RETURNING debtor_id)
      SELECT count(*)::int AS n FROM ins i WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = i.debtor_id)`,
     [tenantId, source],
   );
 
+  // Changed debtors are updated, new ones inserted; an unchanged debtor is not even locked.
   await s.query(
-    `INSERT INTO debtors AS d (tenant_id, debtor_id, name, type, email, phone, language, country, tags)
-     SELECT $1, l.debtor_id, s.name, s.type, s.email, s.phone, s.language, s.country, s.tags
+    `UPDATE debtors AS d SET
+       name = s.name, type = s.type, email = s.email, phone = s.phone, language = s.language, country = s.country,
+       tags = s.tags, version = d.version + 1, updated_at = now()
      FROM stg_debtors s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-     ON CONFLICT (tenant_id, debtor_id) DO UPDATE SET
-       name = excluded.name, type = excluded.type, email = excluded.email, phone = excluded.phone,
-       language = excluded.language, country = excluded.country, tags = excluded.tags,
-       version = d.version + 1, updated_at = now()
-     WHERE (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
-       IS DISTINCT FROM (excluded.name, excluded.type, excluded.email, excluded.phone, excluded.language, excluded.country, excluded.tags)`,
+     WHERE d.tenant_id = $1 AND d.debtor_id = l.debtor_id
+       AND (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
+         IS DISTINCT FROM (s.name, s.type, s.email, s.phone, s.language, s.country, s.tags)`,
+    [tenantId, source],
+  );
+  await s.query(
+    `INSERT INTO debtors (tenant_id, debtor_id, name, type, email, phone, language, country, tags)
+     SELECT DISTINCT ON (l.debtor_id) $1, l.debtor_id, s.name, s.type, s.email, s.phone, s.language, s.country, s.tags
+     FROM stg_debtors s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
+     WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = l.debtor_id)`,
     [tenantId, source],
   );
 
-  const newOpen = `CASE
-      WHEN excluded.source_open_minor = 0 THEN 0
-      WHEN excluded.source_open_minor > 0 THEN GREATEST(0, LEAST(excluded.source_open_minor, i.open_minor + (excluded.source_open_minor - i.source_open_minor)))
-      ELSE excluded.source_open_minor END`;
-  const r = await s.query<{ inserted: number; updated: number }>(
+  // Items that changed: a new version and an `item.updated` event each. Unchanged items are not touched at all.
+  const updated = await s.query<{ n: number }>(
     `WITH up AS (
-       INSERT INTO items AS i (tenant_id, source, source_key, debtor_id, external_id, document_number, contract_ref, currency,
+       UPDATE items AS i SET
+         debtor_id = l.debtor_id, external_id = s.external_id, document_number = s.document_number,
+         contract_ref = s.contract_ref, currency = s.currency, amount_minor = s.amount_minor,
+         source_open_minor = s.open_minor,
+         open_minor = ${NEW_OPEN},
+         status = CASE WHEN (${NEW_OPEN}) = 0 THEN 'closed' ELSE 'open' END,
+         document_date = s.document_date, due_date = s.due_date,
+         source_dunning_level = s.dunning_level,
+         dunning_level = GREATEST(i.dunning_level, s.dunning_level),
+         dunning_block = s.dunning_block,
+         version = i.version + 1, updated_at = now()
+       FROM stg_items s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
+       WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key
+         AND (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
+              i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
+           IS DISTINCT FROM (l.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency, s.amount_minor, s.open_minor,
+              s.document_date, s.due_date, s.dunning_level, s.dunning_block)
+       RETURNING i.item_id, i.source_key, i.version),
+     ev AS (
+       INSERT INTO events (tenant_id, type, subject, payload)
+       SELECT $1, 'item.updated', 'item:' || item_id,
+              jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
+       FROM up)
+     SELECT count(*)::int AS n FROM up`,
+    [tenantId, source],
+  );
+
+  // New items: a plain insert (the tenant lock above rules out a concurrent insert of the same key).
+  const inserted = await s.query<{ n: number }>(
+    `WITH ins AS (
+       INSERT INTO items (tenant_id, source, source_key, debtor_id, external_id, document_number, contract_ref, currency,
          amount_minor, source_open_minor, open_minor, document_date, due_date, source_dunning_level, dunning_level, dunning_block, status)
        SELECT $1, $2, s.source_key, l.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency,
          s.amount_minor, s.open_minor, s.open_minor, s.document_date, s.due_date, s.dunning_level, s.dunning_level, s.dunning_block,
          CASE WHEN s.open_minor = 0 THEN 'closed' ELSE 'open' END
        FROM stg_items s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-       ON CONFLICT (tenant_id, source, source_key) DO UPDATE SET
-         debtor_id = excluded.debtor_id, external_id = excluded.external_id, document_number = excluded.document_number,
-         contract_ref = excluded.contract_ref, currency = excluded.currency, amount_minor = excluded.amount_minor,
-         source_open_minor = excluded.source_open_minor,
-         open_minor = ${newOpen},
-         status = CASE WHEN (${newOpen}) = 0 THEN 'closed' ELSE 'open' END,
-         document_date = excluded.document_date, due_date = excluded.due_date,
-         source_dunning_level = excluded.source_dunning_level,
-         dunning_level = GREATEST(i.dunning_level, excluded.source_dunning_level),
-         dunning_block = excluded.dunning_block,
-         version = i.version + 1, updated_at = now()
-       WHERE (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
-              i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
-         IS DISTINCT FROM (excluded.debtor_id, excluded.external_id, excluded.document_number, excluded.contract_ref, excluded.currency,
-              excluded.amount_minor, excluded.source_open_minor, excluded.document_date, excluded.due_date, excluded.source_dunning_level,
-              excluded.dunning_block)
-       RETURNING i.item_id, i.source_key, i.version, (i.xmax = 0) AS inserted),
+       WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key)
+       RETURNING source_key),
      ev AS (
        INSERT INTO events (tenant_id, type, subject, payload)
-       SELECT $1, 'item.updated', 'item:' || item_id,
-              jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
-       FROM up WHERE NOT inserted
-       UNION ALL
        SELECT $1, 'items.imported', 'source:' || $2::text,
               jsonb_build_object('source', $2::text, 'count', count(*), 'firstKey', min(source_key), 'lastKey', max(source_key))
-       FROM up WHERE inserted HAVING count(*) > 0)
-     SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM up`,
+       FROM ins HAVING count(*) > 0)
+     SELECT count(*)::int AS n FROM ins`,
     [tenantId, source],
   );
-  const row = r.rows[0] ?? { inserted: 0, updated: 0 };
+
+  const nUpdated = updated.rows[0]?.n ?? 0;
+  const nInserted = inserted.rows[0]?.n ?? 0;
   return {
-    inserted: row.inserted,
-    updated: row.updated,
-    unchanged: batch.items.length - row.inserted - row.updated,
+    inserted: nInserted,
+    updated: nUpdated,
+    unchanged: batch.items.length - nInserted - nUpdated,
     debtorsCreated: links.rows[0]?.n ?? 0,
   };
 }
+
+/**
+ * Our open amount after the source reports a new one: it moves by the source's delta, clamped to [0, source open], so
+ * a payment we allocated that the source has not booked yet is not undone, and one the source booked itself counts.
+ */
+const NEW_OPEN = `CASE
+      WHEN s.open_minor = 0 THEN 0
+      WHEN s.open_minor > 0 THEN GREATEST(0, LEAST(s.open_minor, i.open_minor + (s.open_minor - i.source_open_minor)))
+      ELSE s.open_minor END`;

@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { CsvConnector } from '../../connectors/csv/connector';
+import { parseCsvConnectorConfig } from '../../connectors/csv/config';
+import type { SourceConfig } from '../config/schema';
+import { IntegrationError } from '../domain/errors';
+import { compileMapping } from '../mapping/compile';
+import { loadMappingFile } from '../mapping/load';
+import { packageRoot } from '../runtime';
+import type { SourceConnector } from './connector';
+import type { MapOutcome } from './sync';
+
+/** Source as the registry needs it: the tenant schema's source, or the same shape built by hand (benchmarks). */
+export type SourceSpec = Pick<SourceConfig, 'name' | 'kind' | 'mapping' | 'options' | 'debtorMatch'>;
+
+/**
+ * Creates the connector of a configured source. Relative paths in its options resolve against the installation
+ * directory. A kind whose connector is not built yet is a configuration error that says so.
+ */
+export function createSourceConnector(src: SourceSpec, home: string): SourceConnector {
+  switch (src.kind) {
+    case 'csv':
+      return new CsvConnector(parseCsvConnectorConfig({ kind: 'csv', ...src.options }, home));
+    case 'sap-odata':
+    case 'sap-rfc':
+    case 'sap-soap':
+    case 'soap':
+    case 'push':
+      throw new IntegrationError(`source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`, 'sources.kind');
+    default: {
+      const never: never = src.kind;
+      throw new IntegrationError(`unknown source kind ${String(never)}`, 'sources.kind');
+    }
+  }
+}
+
+const compiled = new Map<string, (record: Record<string, string>, ctx: { line?: number }) => MapOutcome>();
+
+/** Loads and compiles a mapping once per process (mapping paths are relative to the package root). */
+export function loadCompiledMapping(mappingPath: string) {
+  const file = resolve(packageRoot(), mappingPath);
+  let fn = compiled.get(file);
+  if (!fn) {
+    const mapping = compileMapping(loadMappingFile(file));
+    fn = (record, ctx) => mapping(record, ctx) as MapOutcome;
+    compiled.set(file, fn);
+  }
+  return fn;
+}
