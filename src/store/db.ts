@@ -86,7 +86,7 @@ async function openPostgres(url: string): Promise<Store> {
           await done;
         },
       };
-      const out = await fn(session);
+      const out = await fn(process.env.CLEARHUB_SQL_TRACE ? traced(session) : session);
       await client.query('COMMIT');
       return out;
     } catch (err) {
@@ -139,6 +139,25 @@ function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: S
     },
     async close() {
       await db.destroy();
+    },
+  };
+}
+
+/** Prints each statement's duration to stderr (set CLEARHUB_SQL_TRACE=1): for tuning bulk paths. */
+function traced(s: RawSession): RawSession {
+  const log = (t0: bigint, what: string) =>
+    process.stderr.write(`sql ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)}ms ${what.replace(/\s+/g, ' ').slice(0, 70)}\n`);
+  return {
+    async query(text, params) {
+      const t0 = process.hrtime.bigint();
+      const r = await s.query(text, params);
+      log(t0, text);
+      return r as never;
+    },
+    async copyIn(table, columns, chunks) {
+      const t0 = process.hrtime.bigint();
+      await s.copyIn(table, columns, chunks);
+      log(t0, `COPY ${table}`);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { newId } from '../domain/ids';
 import { csvField, type RawSession, type Store } from './db';
 
 /** A debtor as a source describes it (the mapping's output). */
@@ -43,9 +44,29 @@ export interface IngestResult {
   debtorsCreated: number;
 }
 
+const NEW_ITEM_COLS = [
+  'tenant_id',
+  'source',
+  'source_key',
+  'debtor_id',
+  'external_id',
+  'document_number',
+  'contract_ref',
+  'currency',
+  'amount_minor',
+  'source_open_minor',
+  'open_minor',
+  'document_date',
+  'due_date',
+  'source_dunning_level',
+  'dunning_level',
+  'dunning_block',
+  'status',
+] as const;
 const DEBTOR_COLS = ['external_id', 'name', 'type', 'email', 'phone', 'language', 'country', 'tags'] as const;
 const ITEM_COLS = [
   'source_key',
+  'debtor_id',
   'external_id',
   'document_number',
   'contract_ref',
@@ -58,10 +79,15 @@ const ITEM_COLS = [
   'dunning_block',
 ] as const;
 
-function* debtorCsv(debtors: Iterable<IngestDebtor>): Iterable<string> {
+/** One debtor as CSV, without its id: name, type, email, phone, language, country, tags. */
+function debtorLine(d: IngestDebtor): string {
+  return `${csvField(d.name)},${d.type},${csvField(d.email)},${csvField(d.phone)},${csvField(d.language)},${csvField(d.country)},${csvField(JSON.stringify(d.tags))}\n`;
+}
+
+function* chunked<T>(rows: Iterable<T>, line: (r: T) => string): Iterable<string> {
   let buf = '';
-  for (const d of debtors) {
-    buf += `${csvField(d.externalId)},${csvField(d.name)},${d.type},${csvField(d.email)},${csvField(d.phone)},${csvField(d.language)},${csvField(d.country)},${csvField(JSON.stringify(d.tags))}\n`;
+  for (const r of rows) {
+    buf += line(r);
     if (buf.length > 1 << 16) {
       yield buf;
       buf = '';
@@ -70,25 +96,26 @@ function* debtorCsv(debtors: Iterable<IngestDebtor>): Iterable<string> {
   if (buf) yield buf;
 }
 
-function* itemCsv(items: readonly IngestItem[]): Iterable<string> {
-  let buf = '';
-  for (const i of items) {
-    buf += `${csvField(i.sourceKey)},${csvField(i.externalId)},${csvField(i.documentNumber)},${csvField(i.contractRef)},${i.currency},${i.amountMinor},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${csvField(i.dunningBlock)}\n`;
-    if (buf.length > 1 << 16) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf) yield buf;
+const itemTail = (i: IngestItem) =>
+  `${csvField(i.externalId)},${csvField(i.documentNumber)},${csvField(i.contractRef)},${i.currency},${i.amountMinor},${i.openMinor}`;
+
+function itemCsv(items: readonly IngestItem[], debtorIds: IngestCache): Iterable<string> {
+  return chunked(
+    items,
+    (i) =>
+      `${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${csvField(i.dunningBlock)}\n`,
+  );
 }
 
-const MATCH_SQL: Record<IngestBatch['debtorMatch'], string> = {
-  externalId:
-    '(SELECT l.debtor_id FROM debtor_links l WHERE l.tenant_id = $1 AND l.external_id = s.external_id ORDER BY l.created_at, l.source LIMIT 1)',
-  email:
-    '(SELECT d.debtor_id FROM debtors d WHERE d.tenant_id = $1 AND s.email IS NOT NULL AND lower(d.email) = lower(s.email) ORDER BY d.created_at LIMIT 1)',
-  none: 'NULL',
-};
+function newItemCsv(tenantId: string, source: string, items: readonly IngestItem[], debtorIds: IngestCache): Iterable<string> {
+  const head = `${csvField(tenantId)},${csvField(source)},`;
+  return chunked(
+    items,
+    (i) =>
+      `${head}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
+  );
+}
+
 
 /**
  * Upserts one batch of mapped records set-based: COPY into transaction-local staging tables, then one merge
@@ -105,112 +132,209 @@ export async function ingestBatch(store: Store, batch: IngestBatch): Promise<Ing
   return store.rawTransaction((s) => ingestInSession(s, batch));
 }
 
-export async function ingestInSession(s: RawSession, batch: IngestBatch): Promise<IngestResult> {
+export async function ingestInSession(s: RawSession, batch: IngestBatch, cache: IngestCache = new Map() as IngestCache): Promise<IngestResult> {
   const { tenantId, source } = batch;
   const debtors = new Map<string, IngestDebtor>();
   for (const d of batch.debtors) debtors.set(d.externalId, d);
 
-  // One writer per tenant at a time: debtor unification across sources must see the other sources' links.
+  // One writer per tenant at a time: debtor unification across sources must see the other sources' links, and a key
+  // found missing below stays missing until this transaction inserts it.
   await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [`clearhub-ingest|${tenantId}`]);
-  await s.query(`CREATE TEMP TABLE stg_debtors (
-      external_id text, name text, type text, email text, phone text, language text, country text, tags jsonb
-    ) ON COMMIT DROP`);
-  await s.query(`CREATE TEMP TABLE stg_items (
-      source_key text, external_id text, document_number text, contract_ref text, currency text,
-      amount_minor bigint, open_minor bigint, document_date date, due_date date, dunning_level integer, dunning_block text
-    ) ON COMMIT DROP`);
-  await s.copyIn('stg_debtors', DEBTOR_COLS, debtorCsv(debtors.values()));
-  await s.copyIn('stg_items', ITEM_COLS, itemCsv(batch.items));
-  await s.query('ANALYZE stg_debtors, stg_items');
 
-  const links = await s.query<{ n: number }>(
-    `WITH ins AS (
-       INSERT INTO debtor_links (tenant_id, source, external_id, debtor_id)
-       SELECT $1, $2, s.external_id, COALESCE(${MATCH_SQL[batch.debtorMatch]}, gen_random_uuid()::text)
-       FROM stg_debtors s
-       WHERE NOT EXISTS (SELECT 1 FROM debtor_links x WHERE x.tenant_id = $1 AND x.source = $2 AND x.external_id = s.external_id)
-       RETURNING debtor_id)
-     SELECT count(*)::int AS n FROM ins i WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = i.debtor_id)`,
-    [tenantId, source],
-  );
+  const debtorsCreated = await upsertDebtors(s, batch, debtors, cache);
+  if (batch.items.length === 0) return { inserted: 0, updated: 0, unchanged: 0, debtorsCreated };
 
-  // Changed debtors are updated, new ones inserted; an unchanged debtor is not even locked.
-  await s.query(
-    `UPDATE debtors AS d SET
-       name = s.name, type = s.type, email = s.email, phone = s.phone, language = s.language, country = s.country,
-       tags = s.tags, version = d.version + 1, updated_at = now()
-     FROM stg_debtors s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-     WHERE d.tenant_id = $1 AND d.debtor_id = l.debtor_id
-       AND (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
-         IS DISTINCT FROM (s.name, s.type, s.email, s.phone, s.language, s.country, s.tags)`,
-    [tenantId, source],
-  );
-  await s.query(
-    `INSERT INTO debtors (tenant_id, debtor_id, name, type, email, phone, language, country, tags)
-     SELECT DISTINCT ON (l.debtor_id) $1, l.debtor_id, s.name, s.type, s.email, s.phone, s.language, s.country, s.tags
-     FROM stg_debtors s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-     WHERE NOT EXISTS (SELECT 1 FROM debtors d WHERE d.tenant_id = $1 AND d.debtor_id = l.debtor_id)`,
-    [tenantId, source],
-  );
+  // Customers of items whose debtor record did not change in this sync still need their id.
+  await resolveLinks(s, tenantId, source, batch.items.map((i) => i.externalId), cache);
+  const existing = await existingKeys(s, tenantId, source, batch.items, cache);
+  const fresh: IngestItem[] = [];
+  const known: IngestItem[] = [];
+  for (const i of batch.items) {
+    if (!cache.has(i.externalId)) throw new Error(`no debtor link for customer ${i.externalId} of source ${source}`);
+    (existing.has(i.sourceKey) ? known : fresh).push(i);
+  }
 
-  // Items that changed: a new version and an `item.updated` event each. Unchanged items are not touched at all.
-  const updated = await s.query<{ n: number }>(
-    `WITH up AS (
-       UPDATE items AS i SET
-         debtor_id = l.debtor_id, external_id = s.external_id, document_number = s.document_number,
-         contract_ref = s.contract_ref, currency = s.currency, amount_minor = s.amount_minor,
-         source_open_minor = s.open_minor,
-         open_minor = ${NEW_OPEN},
-         status = CASE WHEN (${NEW_OPEN}) = 0 THEN 'closed' ELSE 'open' END,
-         document_date = s.document_date, due_date = s.due_date,
-         source_dunning_level = s.dunning_level,
-         dunning_level = GREATEST(i.dunning_level, s.dunning_level),
-         dunning_block = s.dunning_block,
-         version = i.version + 1, updated_at = now()
-       FROM stg_items s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-       WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key
-         AND (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
-              i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
-           IS DISTINCT FROM (l.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency, s.amount_minor, s.open_minor,
-              s.document_date, s.due_date, s.dunning_level, s.dunning_block)
-       RETURNING i.item_id, i.source_key, i.version),
-     ev AS (
-       INSERT INTO events (tenant_id, type, subject, payload)
-       SELECT $1, 'item.updated', 'item:' || item_id,
-              jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
-       FROM up)
-     SELECT count(*)::int AS n FROM up`,
-    [tenantId, source],
-  );
+  // New items go straight into the table with COPY: the fast path of a first import.
+  if (fresh.length > 0) {
+    await s.copyIn('items', NEW_ITEM_COLS, newItemCsv(tenantId, source, fresh, cache));
+    let first = fresh[0]!.sourceKey;
+    let last = first;
+    for (const i of fresh) {
+      if (i.sourceKey < first) first = i.sourceKey;
+      if (i.sourceKey > last) last = i.sourceKey;
+    }
+    await s.query(`INSERT INTO events (tenant_id, type, subject, payload) VALUES ($1, 'items.imported', $2, $3::text::jsonb)`, [
+      tenantId,
+      `source:${source}`,
+      JSON.stringify({ source, count: fresh.length, firstKey: first, lastKey: last }),
+    ]);
+  }
 
-  // New items: a plain insert (the tenant lock above rules out a concurrent insert of the same key).
-  const inserted = await s.query<{ n: number }>(
-    `WITH ins AS (
-       INSERT INTO items (tenant_id, source, source_key, debtor_id, external_id, document_number, contract_ref, currency,
-         amount_minor, source_open_minor, open_minor, document_date, due_date, source_dunning_level, dunning_level, dunning_block, status)
-       SELECT $1, $2, s.source_key, l.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency,
-         s.amount_minor, s.open_minor, s.open_minor, s.document_date, s.due_date, s.dunning_level, s.dunning_level, s.dunning_block,
-         CASE WHEN s.open_minor = 0 THEN 'closed' ELSE 'open' END
-       FROM stg_items s JOIN debtor_links l ON l.tenant_id = $1 AND l.source = $2 AND l.external_id = s.external_id
-       WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key)
-       RETURNING source_key),
-     ev AS (
-       INSERT INTO events (tenant_id, type, subject, payload)
-       SELECT $1, 'items.imported', 'source:' || $2::text,
-              jsonb_build_object('source', $2::text, 'count', count(*), 'firstKey', min(source_key), 'lastKey', max(source_key))
-       FROM ins HAVING count(*) > 0)
-     SELECT count(*)::int AS n FROM ins`,
-    [tenantId, source],
-  );
+  // Known items: staged, and only those that changed get a new version and an `item.updated` event.
+  let nUpdated = 0;
+  if (known.length > 0) {
+    await s.query(`CREATE TEMP TABLE IF NOT EXISTS stg_items (
+        source_key text, debtor_id text, external_id text, document_number text, contract_ref text, currency text,
+        amount_minor bigint, open_minor bigint, document_date date, due_date date, dunning_level integer, dunning_block text
+      ) ON COMMIT DELETE ROWS`);
+    await s.copyIn('stg_items', ITEM_COLS, itemCsv(known, cache));
+    await s.query('ANALYZE stg_items'); // the staging table is reused: give the planner this batch's size
+    const updated = await s.query<{ n: number }>(
+      `WITH up AS (
+         UPDATE items AS i SET
+           debtor_id = s.debtor_id, external_id = s.external_id, document_number = s.document_number,
+           contract_ref = s.contract_ref, currency = s.currency, amount_minor = s.amount_minor,
+           source_open_minor = s.open_minor,
+           open_minor = ${NEW_OPEN},
+           status = CASE WHEN (${NEW_OPEN}) = 0 THEN 'closed' ELSE 'open' END,
+           document_date = s.document_date, due_date = s.due_date,
+           source_dunning_level = s.dunning_level,
+           dunning_level = GREATEST(i.dunning_level, s.dunning_level),
+           dunning_block = s.dunning_block,
+           version = i.version + 1, updated_at = now()
+         FROM stg_items s
+         WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key
+           AND (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
+                i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
+             IS DISTINCT FROM (s.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency, s.amount_minor, s.open_minor,
+                s.document_date, s.due_date, s.dunning_level, s.dunning_block)
+         RETURNING i.item_id, i.source_key, i.version),
+       ev AS (
+         INSERT INTO events (tenant_id, type, subject, payload)
+         SELECT $1, 'item.updated', 'item:' || item_id,
+                jsonb_build_object('itemId', item_id, 'source', $2::text, 'sourceKey', source_key, 'version', version)
+         FROM up)
+       SELECT count(*)::int AS n FROM up`,
+      [tenantId, source],
+    );
+    nUpdated = updated.rows[0]?.n ?? 0;
+  }
 
-  const nUpdated = updated.rows[0]?.n ?? 0;
-  const nInserted = inserted.rows[0]?.n ?? 0;
   return {
-    inserted: nInserted,
+    inserted: fresh.length,
     updated: nUpdated,
-    unchanged: batch.items.length - nInserted - nUpdated,
-    debtorsCreated: links.rows[0]?.n ?? 0,
+    unchanged: known.length - nUpdated,
+    debtorsCreated,
   };
+}
+
+/**
+ * What a sync keeps between its batches: customer number → our debtor id (links never change), and, when the
+ * source had no items at all when the sync began, the keys written so far, so a first import need not probe the
+ * table for keys that cannot be there.
+ */
+export interface IngestCache extends Map<string, string> {
+  firstImport?: { keys: Set<string> } | null;
+}
+
+async function existingKeys(s: RawSession, tenantId: string, source: string, items: readonly IngestItem[], cache: IngestCache): Promise<Set<string>> {
+  if (cache.firstImport === undefined) {
+    const any = await s.query('SELECT 1 FROM items WHERE tenant_id = $1 AND source = $2 LIMIT 1', [tenantId, source]);
+    cache.firstImport = any.rows.length === 0 ? { keys: new Set() } : null;
+  }
+  if (cache.firstImport) {
+    const seen = cache.firstImport.keys;
+    const found = new Set(items.filter((i) => seen.has(i.sourceKey)).map((i) => i.sourceKey));
+    for (const i of items) seen.add(i.sourceKey);
+    return found;
+  }
+  const rows = await s.query<{ source_key: string }>(
+    'SELECT source_key FROM items WHERE tenant_id = $1 AND source = $2 AND source_key = ANY($3::text[])',
+    [tenantId, source, items.map((i) => i.sourceKey)],
+  );
+  return new Set(rows.rows.map((r) => r.source_key));
+}
+
+/** Fills `cache` with the debtor ids of those customer numbers that already have a link for this source. */
+async function resolveLinks(s: RawSession, tenantId: string, source: string, externalIds: Iterable<string>, cache: IngestCache): Promise<void> {
+  const unknown = [...new Set(externalIds)].filter((e) => !cache.has(e));
+  if (unknown.length === 0) return;
+  const rows = await s.query<{ external_id: string; debtor_id: string }>(
+    'SELECT external_id, debtor_id FROM debtor_links WHERE tenant_id = $1 AND source = $2 AND external_id = ANY($3::text[])',
+    [tenantId, source, unknown],
+  );
+  for (const r of rows.rows) cache.set(r.external_id, r.debtor_id);
+}
+
+/**
+ * Links each customer of the batch to a debtor and writes the debtor records. A customer new to this source is matched
+ * to an existing debtor (same customer number in another source, or the same e-mail, as the tenant configures) or
+ * gets a new debtor; new links and new debtors are written with COPY, and only known debtors whose data changed are
+ * updated. Returns how many debtors were created.
+ */
+async function upsertDebtors(s: RawSession, batch: IngestBatch, debtors: Map<string, IngestDebtor>, cache: IngestCache): Promise<number> {
+  if (debtors.size === 0) return 0;
+  const { tenantId, source } = batch;
+  await resolveLinks(s, tenantId, source, debtors.keys(), cache);
+  const unlinked = [...debtors.values()].filter((d) => !cache.has(d.externalId));
+
+  // Unification: a customer new to this source may be a debtor we already know from another source.
+  const matched = new Map<string, string>();
+  if (unlinked.length > 0 && batch.debtorMatch === 'externalId') {
+    const rows = await s.query<{ external_id: string; debtor_id: string }>(
+      `SELECT DISTINCT ON (external_id) external_id, debtor_id FROM debtor_links
+       WHERE tenant_id = $1 AND external_id = ANY($2::text[]) ORDER BY external_id, created_at, source`,
+      [tenantId, unlinked.map((d) => d.externalId)],
+    );
+    for (const r of rows.rows) matched.set(r.external_id, r.debtor_id);
+  } else if (unlinked.length > 0 && batch.debtorMatch === 'email') {
+    const emails = unlinked.flatMap((d) => (d.email ? [d.email.toLowerCase()] : []));
+    const rows = await s.query<{ email: string; debtor_id: string }>(
+      `SELECT DISTINCT ON (lower(email)) lower(email) AS email, debtor_id FROM debtors
+       WHERE tenant_id = $1 AND lower(email) = ANY($2::text[]) ORDER BY lower(email), created_at`,
+      [tenantId, emails],
+    );
+    const byEmail = new Map(rows.rows.map((r) => [r.email, r.debtor_id]));
+    for (const d of unlinked) {
+      const id = d.email ? byEmail.get(d.email.toLowerCase()) : undefined;
+      if (id) matched.set(d.externalId, id);
+    }
+  }
+
+  const newDebtors: (IngestDebtor & { debtorId: string })[] = [];
+  const emailIds = new Map<string, string>();
+  const links: string[] = [];
+  for (const d of unlinked) {
+    let id = matched.get(d.externalId);
+    // Two new customers with one e-mail in the same batch are one debtor.
+    if (!id && batch.debtorMatch === 'email' && d.email) id = emailIds.get(d.email.toLowerCase());
+    if (!id) {
+      id = newId();
+      newDebtors.push({ ...d, debtorId: id });
+      if (d.email) emailIds.set(d.email.toLowerCase(), id);
+    }
+    cache.set(d.externalId, id);
+    links.push(`${csvField(tenantId)},${csvField(source)},${csvField(d.externalId)},${id}\n`);
+  }
+  if (links.length > 0) await s.copyIn('debtor_links', ['tenant_id', 'source', 'external_id', 'debtor_id'], links);
+  if (newDebtors.length > 0) {
+    await s.copyIn(
+      'debtors',
+      ['tenant_id', 'debtor_id', ...DEBTOR_COLS.slice(1)],
+      chunked(newDebtors, (d) => `${csvField(tenantId)},${d.debtorId},${debtorLine(d)}`),
+    );
+  }
+
+  // Known debtors (and those matched from another source): update the ones whose data changed.
+  const fresh = new Set(newDebtors.map((d) => d.externalId));
+  const known = [...debtors.values()].filter((d) => !fresh.has(d.externalId));
+  if (known.length > 0) {
+    await s.query(`CREATE TEMP TABLE IF NOT EXISTS stg_debtors (
+        debtor_id text, name text, type text, email text, phone text, language text, country text, tags jsonb
+      ) ON COMMIT DELETE ROWS`);
+    await s.copyIn('stg_debtors', ['debtor_id', ...DEBTOR_COLS.slice(1)], chunked(known, (d) => `${cache.get(d.externalId)},${debtorLine(d)}`));
+    await s.query(
+      `UPDATE debtors AS d SET
+         name = s.name, type = s.type, email = s.email, phone = s.phone, language = s.language, country = s.country,
+         tags = s.tags, version = d.version + 1, updated_at = now()
+       FROM stg_debtors s
+       WHERE d.tenant_id = $1 AND d.debtor_id = s.debtor_id
+         AND (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
+           IS DISTINCT FROM (s.name, s.type, s.email, s.phone, s.language, s.country, s.tags)`,
+      [tenantId],
+    );
+  }
+  return newDebtors.length;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { event } from '../domain/events';
 import type { RawSession, Store } from '../store/db';
-import { type IngestDebtor, type IngestItem, ingestInSession } from '../store/ingest';
+import { type IngestCache, type IngestDebtor, type IngestItem, ingestInSession } from '../store/ingest';
 
 /** One record as a connector hands it over, with where it came from. */
 export interface SourceRecord {
@@ -59,6 +59,7 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
   const total: SyncResult = { records: 0, inserted: 0, updated: 0, unchanged: 0, skipped: 0, quarantined: 0, debtorsCreated: 0 };
   // Debtors repeat across batches (one customer, many invoices): stage each version of a debtor once per sync.
   const seenDebtors = new Map<string, string>();
+  const debtorIds: IngestCache = new Map() as IngestCache;
   const it = opts.batches[Symbol.asyncIterator]();
   let next = it.next();
   for (;;) {
@@ -77,7 +78,7 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       staged.push([d.externalId, fp]);
     }
     const res = await store.rawTransaction(async (s) => {
-      const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items });
+      const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items }, debtorIds);
       const quarantined = await quarantine(s, opts.tenantId, opts.source, rejects);
       if (batch.checkpoint !== undefined) {
         await s.query(

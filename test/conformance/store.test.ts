@@ -134,3 +134,24 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(Number(after.n)).toBe(Number(before.n));
   });
 });
+
+describe.each(STORE_FACTORIES)('debtor unification by e-mail on $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  test('customers of two sources with one e-mail are one debtor; another e-mail is another debtor', async () => {
+    const d = (externalId: string, email: string) => ({ externalId, name: externalId, type: 'B2C' as const, email, language: 'de', tags: [] });
+    const i = (n: number, externalId: string) => item(n, { externalId, sourceKey: `K${n}` });
+    await ingestBatch(store, { tenantId: 't', source: 'shop', debtorMatch: 'email', debtors: [d('S1', 'Eva@Example.org'), d('S2', 'max@example.org')], items: [i(1, 'S1'), i(2, 'S2')] });
+    await ingestBatch(store, { tenantId: 't', source: 'billing', debtorMatch: 'email', debtors: [d('B9', 'eva@example.org'), d('B8', 'other@example.org'), d('B7', 'other@example.org')], items: [i(3, 'B9'), i(4, 'B8'), i(5, 'B7')] });
+    const owner = async (key: string) => (await store.db.selectFrom('items').select('debtor_id').where('source_key', '=', key).executeTakeFirstOrThrow()).debtor_id;
+    expect(await owner('K3')).toBe(await owner('K1'));
+    expect(await owner('K2')).not.toBe(await owner('K1'));
+    expect(await owner('K5')).toBe(await owner('K4'));
+    expect(await store.db.selectFrom('debtors').select('debtor_id').where('tenant_id', '=', 't').execute()).toHaveLength(3);
+  });
+});

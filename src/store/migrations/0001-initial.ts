@@ -6,6 +6,14 @@ import { type Kysely, sql } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const ddl = `
+-- Time-ordered ids (UUID version 7 layout: 48-bit milliseconds, then random bits): new rows land at the right
+-- edge of the primary-key index instead of at random pages, which keeps bulk imports fast on large tables.
+CREATE FUNCTION clearhub_uuid7() RETURNS text LANGUAGE sql VOLATILE AS $$
+  SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(h, 14, 3) || '-8' || substr(h, 18, 3) || '-' || substr(h, 21, 12)
+  FROM (SELECT lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+               || md5(random()::text || clock_timestamp()::text) AS h) AS x
+$$;
+
 CREATE TABLE tenants (
   tenant_id   text PRIMARY KEY,
   name        text NOT NULL,
@@ -55,7 +63,7 @@ CREATE INDEX debtor_links_by_debtor ON debtor_links (tenant_id, debtor_id);
 
 CREATE TABLE items (
   tenant_id            text NOT NULL,
-  item_id              text NOT NULL DEFAULT gen_random_uuid()::text,
+  item_id              text NOT NULL DEFAULT clearhub_uuid7(),
   source               text NOT NULL,
   source_key           text NOT NULL,
   debtor_id            text NOT NULL,
@@ -225,6 +233,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     await sql.raw(`DROP TABLE IF EXISTS ${t} CASCADE`).execute(db);
   }
   await sql.raw('DROP FUNCTION IF EXISTS events_append_only()').execute(db);
+  await sql.raw('DROP FUNCTION IF EXISTS clearhub_uuid7()').execute(db);
 }
 
 /** Splits on semicolons that end a line, keeping dollar-quoted function bodies whole. */
