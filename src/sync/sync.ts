@@ -60,23 +60,28 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
   // Debtors repeat across batches (one customer, many invoices): stage each version of a debtor once per sync.
   const seenDebtors = new Map<string, string>();
   const debtorIds: IngestCache = new Map() as IngestCache;
-  const it = opts.batches[Symbol.asyncIterator]();
+  // Read and map the next batch while the database writes this one: the two run on different cores.
+  async function* prepared() {
+    for await (const batch of opts.batches) {
+      const { debtors: mapped, items, rejects, skipped } = mapBatch(batch, opts.map);
+      const debtors: IngestDebtor[] = [];
+      for (const d of mapped) {
+        const fp = JSON.stringify([d.name, d.type, d.email ?? null, d.phone ?? null, d.language, d.country ?? null, d.tags]);
+        if (seenDebtors.get(d.externalId) === fp) continue;
+        seenDebtors.set(d.externalId, fp);
+        debtors.push(d);
+      }
+      yield { batch, debtors, items, rejects, skipped };
+    }
+  }
+  const it = prepared();
   let next = it.next();
   for (;;) {
     const r = await next;
     if (r.done) break;
-    const batch = r.value;
-    next = it.next(); // read the next batch while this one is written
+    const { batch, debtors, items, rejects, skipped } = r.value;
+    next = it.next();
     next.catch(() => undefined); // the rejection is handled when it is awaited
-    const { debtors: mapped, items, rejects, skipped } = mapBatch(batch, opts.map);
-    const debtors: IngestDebtor[] = [];
-    const staged: [string, string][] = [];
-    for (const d of mapped) {
-      const fp = JSON.stringify([d.name, d.type, d.email ?? null, d.phone ?? null, d.language, d.country ?? null, d.tags]);
-      if (seenDebtors.get(d.externalId) === fp) continue;
-      debtors.push(d);
-      staged.push([d.externalId, fp]);
-    }
     const res = await store.rawTransaction(async (s) => {
       const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items }, debtorIds);
       const quarantined = await quarantine(s, opts.tenantId, opts.source, rejects);
@@ -90,7 +95,6 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       }
       return { ...ing, quarantined };
     });
-    for (const [id, fp] of staged) seenDebtors.set(id, fp);
     total.records += batch.records.length;
     total.inserted += res.inserted;
     total.updated += res.updated;
