@@ -57,6 +57,12 @@ export interface BullmqDriverOptions extends QueueDriverOptions {
    * @defaultValue `'clearhub'`
    */
   prefix?: string;
+  /**
+   * How long a worker holds a job's lock; a worker that dies (SIGKILL, power loss) releases its jobs to the others
+   * after about this long, when BullMQ's stalled-job check runs (every `lockDurationMs` too).
+   * @defaultValue `30000`
+   */
+  lockDurationMs?: number;
 }
 
 /** Name of our backoff strategy in the stored job options. */
@@ -70,6 +76,7 @@ type StoredBackoff = BullBackoffOptions & { maxMs: number };
 export class BullmqDriver implements QueueDriver {
   readonly kind = 'bullmq' as const;
   readonly prefix: string;
+  private readonly lockDurationMs: number;
   private readonly redisUrl: string;
   /** Shared by every Queue (producer side); workers open their own connections. */
   private readonly connection: Redis;
@@ -83,6 +90,7 @@ export class BullmqDriver implements QueueDriver {
   constructor(opts: BullmqDriverOptions) {
     this.redisUrl = opts.redisUrl;
     this.prefix = opts.prefix ?? 'clearhub';
+    this.lockDurationMs = opts.lockDurationMs ?? 30_000;
     this.onError = opts.onError ?? defaultOnError;
     const retention = resolveRetention(opts.retention);
     this.removeOnComplete = toKeepJobs(retention.completed);
@@ -147,6 +155,7 @@ export class BullmqDriver implements QueueDriver {
       onFailed: opts.onFailed,
       redisUrl: this.redisUrl,
       prefix: this.prefix,
+      lockDurationMs: this.lockDurationMs,
       reportError: (err, context) => this.reportError(err, context),
       forget: () => this.consumers.delete(consumer as BullmqConsumer<never>),
     });
@@ -227,6 +236,7 @@ interface ConsumerSettings<T> {
   onFailed: FailedHandler<T> | undefined;
   redisUrl: string;
   prefix: string;
+  lockDurationMs: number;
   reportError: (err: unknown, context: QueueErrorContext) => void;
   forget: () => void;
 }
@@ -249,6 +259,8 @@ class BullmqConsumer<T> implements Consumer {
       connection: { url: settings.redisUrl, maxRetriesPerRequest: null },
       prefix: settings.prefix,
       concurrency: settings.concurrency,
+      lockDuration: settings.lockDurationMs,
+      stalledInterval: settings.lockDurationMs,
       settings: { backoffStrategy },
     });
     this.worker.on('error', (err) => settings.reportError(err, { during: 'worker', queue }));

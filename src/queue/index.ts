@@ -21,6 +21,8 @@ export interface CreateQueueOptions extends QueueDriverOptions {
    * @defaultValue `'clearhub'`
    */
   prefix?: string;
+  /** BullMQ only: see {@link BullmqDriverOptions.lockDurationMs}. */
+  lockDurationMs?: number;
 }
 
 /**

@@ -1,0 +1,246 @@
+import { Command, Option } from 'commander';
+import { initTenant } from '../config/init';
+import { IntegrationError } from '../domain/errors';
+import { formatMinor } from '../domain/money';
+import { createApiKey } from '../api/api-keys';
+import { countOutbox, listOutbox, replayDeadLetters } from '../routing/outbox';
+import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
+import { Runtime } from '../runtime';
+import { listQuarantine } from '../sync/sync';
+import { runDemo } from './demo';
+import { serve } from './serve';
+import { printTable } from './table';
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+function homeOf(cmd: Command): string {
+  return (cmd.optsWithGlobals().home as string | undefined) ?? process.env.CLEARHUB_HOME ?? process.cwd();
+}
+
+async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await Runtime.open({ home: homeOf(cmd) });
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('clearhub')
+    .description('Open-source order-to-cash middleware: subledgers in, dunning out, payments in, write-backs back.')
+    .option('--home <dir>', 'installation directory holding config/tenants and data (default: $CLEARHUB_HOME or the current directory)')
+    .showHelpAfterError();
+
+  program
+    .command('migrate')
+    .description('create or update the database schema (DATABASE_URL, or embedded PGlite under <home>/.clearhub/db)')
+    .action(async (_o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        console.log(`schema is current on ${rt.store.dialect}`);
+      });
+    });
+
+  program
+    .command('init')
+    .description('create a tenant from a golden-client profile')
+    .requiredOption('--profile <name>', 'profile in config/profiles (telco-de, ecommerce-de)')
+    .requiredOption('--tenant <id>', 'tenant id, [a-z0-9-]')
+    .requiredOption('--name <name>', "the customer's display name")
+    .option('--country <cc>', 'ISO 3166 country', 'DE')
+    .option('--currency <code>', 'ISO 4217 currency', 'EUR')
+    .option('--force', 'overwrite an existing tenant file')
+    .action(async (o, cmd: Command) => {
+      const home = homeOf(cmd);
+      const file = initTenant({
+        profile: o.profile,
+        tenant: o.tenant,
+        name: o.name,
+        country: o.country,
+        currency: o.currency,
+        home,
+        force: Boolean(o.force),
+      });
+      await withRuntime(cmd, async (rt) => rt.registerTenant(rt.tenant(o.tenant), o.profile));
+      console.log(`tenant ${o.tenant} written to ${file}`);
+    });
+
+  program
+    .command('sync')
+    .description('pull open items and customers from the tenant’s sources')
+    .option('--tenant <id>')
+    .option('--source <name>', 'only this source')
+    .option('--json', 'print JSON')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const res = await rt.sync(o.tenant, o.source);
+        if (o.json) return console.log(JSON.stringify(res));
+        printTable(
+          Object.entries(res).map(([source, r]) => ({ source, ...r })),
+          ['source', 'records', 'inserted', 'updated', 'unchanged', 'quarantined', 'debtorsCreated'],
+        );
+      });
+    });
+
+  const dunning = program.command('dunning').description('dunning runs');
+  dunning
+    .command('run')
+    .description('create one notice per debtor for the date and send it')
+    .option('--tenant <id>')
+    .option('--as-of <date>', 'the run date, YYYY-MM-DD', today())
+    .option('--no-send', 'create the notices but do not send them')
+    .option('--json', 'print JSON')
+    .action(async (o, cmd: Command) => {
+      if (!/^\d{4}-\d\d-\d\d$/.test(o.asOf)) throw new IntegrationError(`"${o.asOf}" is not a date (YYYY-MM-DD)`, '--as-of');
+      await withRuntime(cmd, async (rt) => {
+        const res = await rt.dunningRun({ tenantId: o.tenant, asOf: o.asOf, send: o.send });
+        if (o.json) return console.log(JSON.stringify(res));
+        console.log(`run ${res.created.runId}: ${res.created.noticesCreated} notices for ${res.created.debtorsConsidered} debtors with due items`);
+        for (const [level, n] of Object.entries(res.created.byLevel)) console.log(`  level ${level}: ${n}`);
+        if (res.sent) console.log(`sent ${res.sent.sent}, bounced ${res.sent.bounced}, failed ${res.sent.failed}, deferred ${res.sent.deferred}`);
+      });
+    });
+
+  program
+    .command('worker')
+    .description('relay the outbox to the queue and deliver write-backs (run as many as you like)')
+    .option('--concurrency <n>', 'write-backs delivered at once', '4')
+    .option('--once', 'deliver what is pending, then exit')
+    .option('--poll-ms <ms>', 'how often the relay looks for new outbox rows', '500')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const retry = rt.retryPolicy(rt.tenantIds().length ? rt.tenant(rt.tenantIds()[0]) : undefined);
+        let delivered = 0;
+        let dead = 0;
+        const consumer = await startWriteBackWorker(rt.store, rt.queue, rt.resolveTarget, {
+          concurrency: Number(o.concurrency),
+          onDelivered: () => delivered++,
+          onDeadLetter: () => dead++,
+        });
+        if (o.once) {
+          await relayAll(rt.store, rt.queue, retry);
+          await waitForOutbox(rt);
+          await consumer.close();
+          console.log(`delivered ${delivered}, dead letters ${dead}`);
+          return;
+        }
+        const stop = new AbortController();
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+        console.log(`worker ${process.pid} consuming write-backs on ${rt.queue.kind}`);
+        let sweepAt = Date.now() + 60_000;
+        while (!stop.signal.aborted) {
+          await relayAll(rt.store, rt.queue, retry);
+          if (Date.now() > sweepAt) {
+            await sweepStale(rt.store, rt.queue, 10 * 60_000, retry);
+            sweepAt = Date.now() + 60_000;
+          }
+          await new Promise((r) => setTimeout(r, Number(o.pollMs)));
+        }
+        await consumer.close();
+      });
+    });
+
+  const outbox = program.command('outbox').description('write-backs waiting, delivered or dead');
+  outbox
+    .command('list')
+    .option('--tenant <id>')
+    .addOption(new Option('--status <status>', 'filter').choices(['pending', 'enqueued', 'delivered', 'dead']))
+    .option('--json')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const rows = await listOutbox(rt.store.db, { tenantId: o.tenant, status: o.status });
+        if (o.json) return console.log(JSON.stringify(rows));
+        printTable(rows, ['outboxId', 'source', 'kind', 'status', 'attempts', 'lastError']);
+        console.log(JSON.stringify(await countOutbox(rt.store.db, o.tenant)));
+      });
+    });
+  outbox
+    .command('replay')
+    .argument('[ids...]', 'outbox ids of dead letters')
+    .option('--all', 'every dead letter')
+    .option('--tenant <id>')
+    .action(async (ids: string[], o, cmd: Command) => {
+      if (!o.all && ids.length === 0) throw new IntegrationError('give outbox ids or --all', 'ids');
+      await withRuntime(cmd, async (rt) => {
+        const replayed = await replayDeadLetters(rt.store.db, { outboxIds: ids, all: o.all, tenantId: o.tenant });
+        console.log(`replayed ${replayed.length}: ${replayed.join(', ') || '(none were dead)'}; a worker delivers them`);
+      });
+    });
+
+  const quarantine = program.command('quarantine').description('records a source sent that could not be mapped');
+  quarantine
+    .command('list')
+    .option('--tenant <id>')
+    .option('--source <name>')
+    .option('--json')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const rows = await listQuarantine(rt.store, rt.tenant(o.tenant).tenant.id, o.source);
+        if (o.json) return console.log(JSON.stringify(rows));
+        printTable(rows, ['source', 'file', 'line', 'field', 'reason']);
+      });
+    });
+
+  const apikey = program.command('apikey').description('tenant API keys');
+  apikey
+    .command('create')
+    .option('--tenant <id>')
+    .option('--label <label>', 'what the key is for', '')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const cfg = rt.tenant(o.tenant);
+        await rt.registerTenant(cfg);
+        const key = await createApiKey(rt.store, cfg.tenant.id, o.label);
+        console.log(`key ${key.keyId} for ${cfg.tenant.id} (shown once):\n${key.token}`);
+      });
+    });
+
+  program
+    .command('serve')
+    .description('run the HTTP API')
+    .option('--port <port>', 'port', process.env.PORT ?? '8080')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .action(async (o, cmd: Command) => {
+      await serve({ home: homeOf(cmd), port: Number(o.port), host: o.host });
+    });
+
+  program
+    .command('demo')
+    .description('the whole loop on the embedded defaults: tenant, CSV subledger, sync, dunning, payments, write-backs')
+    .option('--items <n>', 'open items to generate', '10000')
+    .option('--debtors <n>', 'debtors to generate', '2000')
+    .option('--dir <dir>', 'where the demo keeps its files (default: a new directory under ./.clearhub/)')
+    .option('--seed <n>', 'random seed', '42')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => {
+      await runDemo({ items: Number(o.items), debtors: Number(o.debtors), dir: o.dir, seed: Number(o.seed), json: Boolean(o.json) });
+    });
+
+  return program;
+}
+
+async function waitForOutbox(rt: Runtime): Promise<void> {
+  for (;;) {
+    const c = await countOutbox(rt.store.db);
+    if (c.pending === 0 && c.enqueued === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export { formatMinor, waitForOutbox };
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof IntegrationError || (err instanceof Error && err.name === 'ConfigError')) {
+      console.error(`clearhub: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`clearhub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,19 @@
+import { createApp } from '../api/app';
+import { createLogger } from '../api/logger';
+import { recordPayment } from '../gateway/payments';
+import { Runtime } from '../runtime';
+
+/** Runs the HTTP API until SIGINT/SIGTERM. Stateless: run as many as you like behind a load balancer. */
+export async function serve(o: { home: string; port: number; host: string }): Promise<void> {
+  const rt = await Runtime.open({ home: o.home });
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', json: true });
+  const app = createApp({ store: rt.store, services: { recordPayment: (input) => recordPayment(rt.store, input) }, logger });
+  const server = app.listen(o.port, o.host);
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  logger.info('listening', { host: o.host, port: o.port, store: rt.store.dialect, queue: rt.queue.kind });
+  await new Promise<void>((r) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => r());
+  });
+  await new Promise<void>((r) => server.close(() => r()));
+  await rt.close();
+}

@@ -1,0 +1,216 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createEmailChannel, type EmailChannel } from './channels/email';
+import { renderNotice } from './channels/templates';
+import { loadTenantConfig } from './config/load';
+import type { TenantConfig } from './config/schema';
+import { IntegrationError } from './domain/errors';
+import { createNotices, runIdOf } from './dunning/run';
+import { sendPendingNotices } from './dunning/send';
+import type { DunningStrategy } from './dunning/strategy';
+import { createQueue } from './queue';
+import type { QueueDriver } from './queue/types';
+import type { TargetResolver, WriteBackTarget } from './routing/deliver';
+import type { RetryPolicy } from './routing/relay';
+import { openStore, type Store } from './store/db';
+import { createSourceConnector, loadCompiledMapping } from './sync/registry';
+import { readCheckpoint, type SyncResult, syncSource } from './sync/sync';
+
+/** Where a Clearhub installation keeps its tenants and data; the repository root holds profiles, mappings, templates. */
+export interface RuntimeOptions {
+  home: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  queuePrefix?: string;
+}
+
+/**
+ * The composition root: opens the store and the queue and knows the tenants configured under `<home>/config/tenants`.
+ * The CLI, the API server and the workers all start from here; nothing in it assumes a single process.
+ */
+export class Runtime {
+  private readonly tenantCache = new Map<string, TenantConfig>();
+  private readonly connectorCache = new Map<string, ReturnType<typeof createSourceConnector>>();
+
+  private constructor(
+    readonly home: string,
+    readonly store: Store,
+    readonly queue: QueueDriver,
+  ) {}
+
+  static async open(opts: RuntimeOptions): Promise<Runtime> {
+    const home = resolve(opts.home);
+    const url = opts.databaseUrl ?? process.env.DATABASE_URL ?? `pglite:${join(home, '.clearhub', 'db')}`;
+    const store = await openStore(url);
+    await store.migrate();
+    const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
+    const lock = Number(process.env.CLEARHUB_QUEUE_LOCK_MS);
+    const queue = createQueue({
+      redisUrl,
+      prefix: opts.queuePrefix ?? process.env.CLEARHUB_QUEUE_PREFIX,
+      ...(Number.isFinite(lock) && lock > 0 ? { lockDurationMs: lock } : {}),
+    });
+    return new Runtime(home, store, queue);
+  }
+
+  tenantsDir(): string {
+    return join(this.home, 'config', 'tenants');
+  }
+
+  tenantIds(): string[] {
+    const dir = this.tenantsDir();
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -'.yaml'.length))
+      .sort();
+  }
+
+  /** The tenant's validated configuration (`--tenant` may be omitted when exactly one tenant exists). */
+  tenant(id?: string): TenantConfig {
+    const ids = this.tenantIds();
+    const tenantId = id ?? (ids.length === 1 ? ids[0] : undefined);
+    if (!tenantId) {
+      throw new IntegrationError(
+        ids.length === 0 ? 'no tenant configured; run `clearhub init --profile telco-de --tenant <id> ...` first' : `several tenants (${ids.join(', ')}); say which with --tenant`,
+        'tenant',
+      );
+    }
+    const cached = this.tenantCache.get(tenantId);
+    if (cached) return cached;
+    const file = join(this.tenantsDir(), `${tenantId}.yaml`);
+    if (!existsSync(file)) throw new IntegrationError(`no tenant "${tenantId}" (looked for ${file})`, 'tenant');
+    const cfg = loadTenantConfig(file);
+    this.tenantCache.set(tenantId, cfg);
+    return cfg;
+  }
+
+  /** Makes sure the tenant's row exists (tenancy is enforced by the store, not by the YAML). */
+  async registerTenant(cfg: TenantConfig, profile?: string): Promise<void> {
+    await this.store.db
+      .insertInto('tenants')
+      .values({ tenant_id: cfg.tenant.id, name: cfg.tenant.name, country: cfg.tenant.country, currency: cfg.tenant.currency, profile: profile ?? null })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ name: cfg.tenant.name, country: cfg.tenant.country, currency: cfg.tenant.currency }))
+      .execute();
+  }
+
+  private source(cfg: TenantConfig, name: string) {
+    const src = cfg.sources.find((s) => s.name === name);
+    if (!src) throw new IntegrationError(`tenant ${cfg.tenant.id} has no source "${name}"`, 'source');
+    return src;
+  }
+
+  connector(cfg: TenantConfig, sourceName: string) {
+    const key = `${cfg.tenant.id}/${sourceName}`;
+    let c = this.connectorCache.get(key);
+    if (!c) {
+      c = createSourceConnector(this.source(cfg, sourceName), this.home);
+      this.connectorCache.set(key, c);
+    }
+    return c;
+  }
+
+  /** Resolves the connector an outbox row is delivered to. */
+  readonly resolveTarget: TargetResolver = async (tenantId, source): Promise<WriteBackTarget> => this.connector(this.tenant(tenantId), source);
+
+  retryPolicy(cfg?: TenantConfig): RetryPolicy {
+    const wb = cfg?.writeBack;
+    return { attempts: wb?.attempts ?? 8, backoffBaseMs: wb?.backoffBaseMs ?? 1000, backoffMaxMs: wb?.backoffMaxMs ?? 300_000 };
+  }
+
+  /** Pulls every active source of the tenant (or one) and upserts what it maps. */
+  async sync(tenantId?: string, only?: string, onProgress?: (source: string, n: number) => void): Promise<Record<string, SyncResult>> {
+    const cfg = this.tenant(tenantId);
+    await this.registerTenant(cfg);
+    const out: Record<string, SyncResult> = {};
+    for (const src of cfg.sources) {
+      if (src.disabled || (only && src.name !== only)) continue;
+      const connector = this.connector(cfg, src.name);
+      const map = loadCompiledMapping(src.mapping);
+      const since = await readCheckpoint(this.store, cfg.tenant.id, src.name);
+      out[src.name] = await syncSource(this.store, {
+        tenantId: cfg.tenant.id,
+        source: src.name,
+        debtorMatch: src.debtorMatch,
+        batches: connector.pull({ since, signal: new AbortController().signal }),
+        map,
+        onProgress: (n) => onProgress?.(src.name, n),
+      });
+    }
+    return out;
+  }
+
+  strategy(cfg: TenantConfig): DunningStrategy {
+    const s = cfg.dunning.strategy;
+    return { name: s.name, version: s.version, levels: s.levels, minTotalMinor: cfg.dunning.minTotalMinor ?? 0 };
+  }
+
+  emailChannel(cfg: TenantConfig): EmailChannel {
+    const e = cfg.channels.email;
+    return createEmailChannel({
+      host: e.smtp.host,
+      port: e.smtp.port,
+      secure: e.smtp.secure,
+      user: e.smtp.user,
+      password: e.smtp.password,
+      from: e.from,
+      replyTo: e.replyTo,
+      pool: true,
+    });
+  }
+
+  /** One dunning run for a date: create the notices, then send them. Re-running the same date adds nothing. */
+  async dunningRun(opts: { tenantId?: string; asOf: string; send: boolean; onProgress?: (phase: 'decide' | 'send', n: number) => void }) {
+    const cfg = this.tenant(opts.tenantId);
+    await this.registerTenant(cfg);
+    const strategy = this.strategy(cfg);
+    const levelWriteBackSources = new Set(cfg.sources.filter((s) => s.writeBackDunningLevel).map((s) => s.name));
+    const created = await createNotices(this.store, {
+      tenantId: cfg.tenant.id,
+      strategy,
+      asOf: opts.asOf,
+      levelWriteBackSources,
+      onProgress: (n) => opts.onProgress?.('decide', n),
+    });
+    if (!opts.send) return { created, sent: null };
+    const email = this.emailChannel(cfg);
+    try {
+      const templatesDir = resolveTemplatesDir(cfg.templates.dir);
+      const sent = await sendPendingNotices(this.store, {
+        tenantId: cfg.tenant.id,
+        tenantName: cfg.tenant.name,
+        runId: runIdOf(opts.asOf),
+        asOf: opts.asOf,
+        languages: cfg.tenant.languages,
+        defaultLanguage: cfg.tenant.defaultLanguage,
+        levelNames: new Map(strategy.levels.map((l) => [l.level, l.name])),
+        render: (locale, template, view) => renderNotice(templatesDir, locale, template, view),
+        email,
+        onProgress: (n) => opts.onProgress?.('send', n),
+      });
+      return { created, sent };
+    } finally {
+      email.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.store.close();
+  }
+}
+
+/** Templates named in a tenant are looked up relative to the package root unless absolute. */
+export function resolveTemplatesDir(dir: string): string {
+  return resolve(packageRoot(), dir);
+}
+
+/** The directory holding Clearhub's package.json, whether running from src (tests) or dist/src (built). */
+export function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'config', 'profiles'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  return resolve(__dirname, '..');
+}
