@@ -40,10 +40,10 @@ export class Runtime {
 
   static async open(opts: RuntimeOptions): Promise<Runtime> {
     const home = resolve(opts.home);
-    const url = opts.databaseUrl ?? process.env.DATABASE_URL ?? `pglite:${join(home, '.clearhub', 'db')}`;
+    const url = opts.databaseUrl || process.env.DATABASE_URL || `pglite:${join(home, '.clearhub', 'db')}`;
     const store = await openStore(url);
     await store.migrate();
-    const redisUrl = opts.redisUrl ?? process.env.REDIS_URL;
+    const redisUrl = opts.redisUrl ?? (process.env.REDIS_URL || undefined);
     const lock = Number(process.env.CLEARHUB_QUEUE_LOCK_MS);
     const queue = createQueue({
       redisUrl,
@@ -80,7 +80,10 @@ export class Runtime {
     if (cached) return cached;
     const file = join(this.tenantsDir(), `${tenantId}.yaml`);
     if (!existsSync(file)) throw new IntegrationError(`no tenant "${tenantId}" (looked for ${file})`, 'tenant');
-    const cfg = loadTenantConfig(file);
+    // Secrets are resolved when the part that needs them starts (a sync needs no SMTP password): an unset variable
+    // becomes a marker here, and `secret()` turns it into a clear error naming the variable.
+    const env = new Proxy(process.env, { get: (t, k: string) => t[k] ?? `${UNSET}${k}` });
+    const cfg = loadTenantConfig(file, { env });
     this.tenantCache.set(tenantId, cfg);
     return cfg;
   }
@@ -119,7 +122,12 @@ export class Runtime {
   }
 
   /** Pulls every active source of the tenant (or one) and upserts what it maps. */
-  async sync(tenantId?: string, only?: string, onProgress?: (source: string, n: number) => void): Promise<Record<string, SyncResult>> {
+  async sync(
+    tenantId?: string,
+    only?: string,
+    onProgress?: (source: string, n: number) => void,
+    opts: { full?: boolean } = {},
+  ): Promise<Record<string, SyncResult>> {
     const cfg = this.tenant(tenantId);
     await this.registerTenant(cfg);
     const out: Record<string, SyncResult> = {};
@@ -127,7 +135,7 @@ export class Runtime {
       if (src.disabled || (only && src.name !== only)) continue;
       const connector = this.connector(cfg, src.name);
       const map = loadCompiledMapping(src.mapping);
-      const since = await readCheckpoint(this.store, cfg.tenant.id, src.name);
+      const since = opts.full ? undefined : await readCheckpoint(this.store, cfg.tenant.id, src.name);
       out[src.name] = await syncSource(this.store, {
         tenantId: cfg.tenant.id,
         source: src.name,
@@ -151,8 +159,8 @@ export class Runtime {
       host: e.smtp.host,
       port: e.smtp.port,
       secure: e.smtp.secure,
-      user: e.smtp.user,
-      password: e.smtp.password,
+      user: secret(e.smtp.user, 'channels.email.smtp.user'),
+      password: secret(e.smtp.password, 'channels.email.smtp.password'),
       from: e.from,
       replyTo: e.replyTo,
       pool: true,
@@ -198,6 +206,16 @@ export class Runtime {
     await this.queue.close();
     await this.store.close();
   }
+}
+
+const UNSET = '\u0000unset:';
+
+/** A configured secret, or a clear error when its environment variable is not set. */
+export function secret(value: string | undefined, field: string): string | undefined {
+  if (value?.startsWith(UNSET)) {
+    throw new IntegrationError(`environment variable ${value.slice(UNSET.length)} is not set (referenced by ${field})`, field);
+  }
+  return value;
 }
 
 /** Templates named in a tenant are looked up relative to the package root unless absolute. */

@@ -70,10 +70,11 @@ export function buildProgram(): Command {
     .description('pull open items and customers from the tenant’s sources')
     .option('--tenant <id>')
     .option('--source <name>', 'only this source')
+    .option('--full', 're-read everything, ignoring the checkpoints (unchanged records still change nothing)')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
       await withRuntime(cmd, async (rt) => {
-        const res = await rt.sync(o.tenant, o.source);
+        const res = await rt.sync(o.tenant, o.source, undefined, { full: Boolean(o.full) });
         if (o.json) return console.log(JSON.stringify(res));
         printTable(
           Object.entries(res).map(([source, r]) => ({ source, ...r })),

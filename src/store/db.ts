@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -101,7 +102,9 @@ async function openPostgres(url: string): Promise<Store> {
 
 async function openPglite(dir: string): Promise<Store> {
   const parsers = Object.fromEntries(Object.entries(PARSERS).map(([k, f]) => [Number(k), f]));
-  const pglite = dir === 'memory' || dir === '' ? new PGlite({ parsers }) : new PGlite(dir, { parsers });
+  const inMemory = dir === 'memory' || dir === '';
+  if (!inMemory) mkdirSync(dir, { recursive: true });
+  const pglite = inMemory ? new PGlite({ parsers }) : new PGlite(dir, { parsers });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   const rawTransaction = <T>(fn: (s: RawSession) => Promise<T>): Promise<T> =>

@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HEADER } from '../helpers/tenant';
+
+const BIN = resolve(__dirname, '../../bin/clearhub.js');
+
+function clearhub(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, '--home', home, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+    timeout: 120_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const json = (s: string) => JSON.parse(s.trim().split('\n').at(-1)!);
+
+describe('the clearhub command on the embedded defaults', () => {
+  const home = mkdtempSync(join(tmpdir(), 'clearhub-cli-'));
+  const tenantFile = join(home, 'config', 'tenants', 'acme.yaml');
+  const inbound = join(home, 'data', 'acme', 'billing', 'in');
+  const outbound = join(home, 'data', 'acme', 'billing', 'out');
+
+  test('init writes a complete tenant from the golden profile', () => {
+    const r = clearhub(home, 'init', '--profile', 'telco-de', '--tenant', 'acme', '--name', 'ACME Mobile', '--country', 'DE', '--currency', 'EUR');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const text = readFileSync(tenantFile, 'utf8');
+    expect(text).toMatch(/id: acme|id: 'acme'|id: "acme"/);
+    expect(text).toContain('ACME Mobile');
+    expect(clearhub(home, 'init', '--profile', 'telco-de', '--tenant', 'acme', '--name', 'X').code).not.toBe(0); // no silent overwrite
+  });
+
+  test('a mistake in the tenant YAML is reported with file, line, column and the allowed values', () => {
+    const good = readFileSync(tenantFile, 'utf8');
+    const lines = good.split('\n');
+    const at = lines.findIndex((l) => /^\s+channel: email/.test(l));
+    lines[at] = lines[at]!.replace('channel: email', 'channel: fax');
+    writeFileSync(tenantFile, lines.join('\n'));
+    const col = lines[at]!.indexOf('fax') + 1;
+    const r = clearhub(home, 'sync');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(`acme.yaml:${at + 1}:${col}`);
+    expect(r.err).toMatch(/email.*sms.*letter/);
+    writeFileSync(tenantFile, good);
+  });
+
+  test('sync imports good rows, quarantines bad ones with their line, and a second sync changes nothing', () => {
+    writeFileSync(
+      join(inbound, 'export.csv'),
+      [
+        HEADER,
+        'C1,Anna,B2C,anna@example.org,,de,DE,INV-1,SIM-1,2026-09-01,2026-10-01,EUR,119.00,119.00,0,',
+        'C1,Anna,B2C,anna@example.org,,de,DE,INV-2,SIM-1,2026-09-01,2026-10-15,EUR,19.99,19.99,0,',
+        'C2,Ben,B2B,ben@example.org,,en,DE,INV-3,SIM-2,2026-09-01,2026-10-20,EUR,300.00,300.00,0,',
+        'C3,Broken,B2C,x@example.org,,de,DE,INV-4,SIM-3,2026-09-01,20.10.2026,EUR,10.00,10.00,0,',
+        'C3,Broken,B2C,x@example.org,,de,DE,INV-5,SIM-3,2026-09-01,2026-10-20,EUR,ten,ten,0,',
+      ].join('\r\n'),
+    );
+    const first = json(clearhub(home, 'sync', '--json').out);
+    expect(first.billing).toMatchObject({ records: 5, inserted: 3, quarantined: 2 });
+    const q = json(clearhub(home, 'quarantine', 'list', '--json').out) as { line: number; reason: string }[];
+    expect(q.map((r) => r.line).sort()).toEqual([5, 6]);
+    expect(q.find((r) => r.line === 5)!.reason).toContain('20.10.2026');
+    expect(q.find((r) => r.line === 6)!.reason).toContain('ten');
+    const second = json(clearhub(home, 'sync', '--json').out);
+    expect(second.billing).toMatchObject({ records: 0, inserted: 0, updated: 0, quarantined: 0 }); // checkpoint: file unchanged
+    const full = json(clearhub(home, 'sync', '--full', '--json').out);
+    expect(full.billing).toMatchObject({ records: 5, inserted: 0, updated: 0, quarantined: 0, unchanged: 3 });
+    expect(json(clearhub(home, 'quarantine', 'list', '--json').out)).toHaveLength(2);
+  });
+
+  test('a write-back that cannot be delivered waits as a dead letter and is delivered after replay', () => {
+    const run = json(clearhub(home, 'dunning', 'run', '--as-of', '2026-11-01', '--no-send', '--json').out);
+    expect(run.created.noticesCreated).toBe(2);
+    // The source's outbound folder is gone and a file stands in its way: delivery cannot succeed.
+    renameSync(outbound, `${outbound}.away`);
+    writeFileSync(outbound, 'not a folder');
+    const w1 = clearhub(home, 'worker', '--once');
+    expect(w1.code).toBe(0);
+    const dead = json(clearhub(home, 'outbox', 'list', '--status', 'dead', '--json').out) as { outboxId: string; lastError: string }[];
+    expect(dead).toHaveLength(3); // one dunning level per item
+    expect(dead[0]!.lastError).toMatch(/not a directory/);
+
+    rmSync(outbound);
+    renameSync(`${outbound}.away`, outbound);
+    expect(clearhub(home, 'outbox', 'replay', '--all').code).toBe(0);
+    expect(clearhub(home, 'worker', '--once').code).toBe(0);
+    expect(json(clearhub(home, 'outbox', 'list', '--status', 'dead', '--json').out)).toEqual([]);
+    const files = readdirSync(outbound).map((f) => readFileSync(join(outbound, f), 'utf8'));
+    expect(files).toHaveLength(3);
+    expect(files.join('\n')).toMatch(/INV-1[\s\S]*|INV-2|INV-3/);
+    for (const doc of ['INV-1', 'INV-2', 'INV-3']) expect(files.filter((f) => f.includes(`,${doc},`))).toHaveLength(1);
+  });
+
+  test('demo runs the whole loop and reports what it did', () => {
+    const dir = join(home, 'demo');
+    mkdirSync(dir);
+    const r = spawnSync(process.execPath, [BIN, 'demo', '--json', '--items', '1200', '--debtors', '240', '--dir', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+      timeout: 180_000,
+    });
+    expect(r.status).toBe(0);
+    const s = json(r.stdout);
+    for (const k of ['items', 'debtors', 'quarantined', 'notices', 'payments', 'writeBacksDelivered', 'seconds']) expect(s[k]).toBeGreaterThan(0);
+    expect(s.debtors).toBe(240);
+    expect(readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).toHaveLength(s.emailsSent);
+    expect(readdirSync(join(dir, 'data', 'demo-telco', 'billing', 'out'))).toHaveLength(s.writeBacksDelivered);
+    expect(s.deadLetters).toBe(0);
+  });
+});
