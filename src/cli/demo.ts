@@ -72,7 +72,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   writeFileSync(tenantFile, doc.toString());
   say(`tenant ${TENANT} created from profile telco-de → ${relative(process.cwd(), tenantFile)}`);
 
-  const rt = await Runtime.open({ home: dir, databaseUrl: process.env.DATABASE_URL ?? `pglite:${join(dir, 'db')}`, redisUrl: process.env.REDIS_URL });
+  // The same database the CLI opens for this home, so `clearhub --home <dir> …` shows what the demo did.
+  const rt = await Runtime.open({ home: dir });
   try {
     const cfg = rt.tenant(TENANT);
     await rt.registerTenant(cfg, 'telco-de');

@@ -3,6 +3,7 @@ import { initTenant } from '../config/init';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
 import { createApiKey } from '../api/api-keys';
+import { createLogger } from '../api/logger';
 import { countOutbox, listOutbox, replayDeadLetters } from '../routing/outbox';
 import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
 import { Runtime } from '../runtime';
@@ -113,7 +114,9 @@ export function buildProgram(): Command {
         const retry = rt.retryPolicy(rt.tenantIds().length ? rt.tenant(rt.tenantIds()[0]) : undefined);
         let delivered = 0;
         let dead = 0;
+        const logger = createLogger({ level: process.env.LOG_LEVEL ?? (o.once ? 'warn' : 'info'), json: true });
         const consumer = await startWriteBackWorker(rt.store, rt.queue, rt.resolveTarget, {
+          logger,
           concurrency: Number(o.concurrency),
           onDelivered: () => delivered++,
           onDeadLetter: () => dead++,

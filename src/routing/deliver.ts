@@ -19,12 +19,24 @@ export interface WriteBackJob {
 
 export type DeliveryOutcome = 'delivered' | 'duplicate' | 'skipped';
 
+/** One structured line per write-back call (STYLE "Logs"): winston's Logger fits. */
+export interface DeliveryLogger {
+  info(message: string, meta: Record<string, unknown>): unknown;
+  warn(message: string, meta: Record<string, unknown>): unknown;
+}
+
 /**
  * Delivers one outbox row to its source. Safe to run twice, concurrently or after a crash: the row's status is
  * checked first, and the connector is given `outbox:<id>` as idempotency key so the source detects a repeat even
  * when we crashed after it accepted the command but before we recorded that.
  */
-export async function deliverOutbox(store: Store, resolve: TargetResolver, job: WriteBackJob, attempt: number): Promise<DeliveryOutcome> {
+export async function deliverOutbox(
+  store: Store,
+  resolve: TargetResolver,
+  job: WriteBackJob,
+  attempt: number,
+  logger?: DeliveryLogger,
+): Promise<DeliveryOutcome> {
   const row = await store.db
     .selectFrom('outbox')
     .select(['tenant_id', 'outbox_id', 'source', 'command', 'status'])
@@ -32,10 +44,15 @@ export async function deliverOutbox(store: Store, resolve: TargetResolver, job: 
     .executeTakeFirst();
   if (!row || row.status === 'delivered' || row.status === 'dead') return 'skipped';
   const target = await resolve(row.tenant_id, row.source);
+  const command = row.command as WriteBackCommand;
+  const line = { tenant: row.tenant_id, source: row.source, flow: `writeBack.${command.kind}`, idempotencyKey: idempotencyKeyOf(row.outbox_id), attempt };
+  const t0 = Date.now();
   let result: WriteBackResult;
   try {
-    result = await target.writeBack(row.command as WriteBackCommand, { idempotencyKey: idempotencyKeyOf(row.outbox_id) });
+    result = await target.writeBack(command, { idempotencyKey: line.idempotencyKey });
+    logger?.info('write-back', { ...line, status: result.status, ms: Date.now() - t0 });
   } catch (err) {
+    logger?.warn('write-back', { ...line, status: 'error', ms: Date.now() - t0, code: classifyError(err), error: err instanceof Error ? err.message : String(err) });
     await store.db
       .updateTable('outbox')
       .set({ attempts: attempt, last_error: describe(err) })

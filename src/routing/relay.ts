@@ -1,6 +1,6 @@
 import type { QueueDriver } from '../queue/types';
 import type { Store } from '../store/db';
-import { deliverOutbox, parkDeadLetter, type TargetResolver, type WriteBackJob } from './deliver';
+import { type DeliveryLogger, deliverOutbox, parkDeadLetter, type TargetResolver, type WriteBackJob } from './deliver';
 import { jobIdOf } from './outbox';
 
 export const WRITEBACK_QUEUE = 'writeback';
@@ -88,6 +88,7 @@ export interface WriteBackWorkerOptions {
   concurrency?: number;
   onDelivered?: (job: WriteBackJob, outcome: string) => void;
   onDeadLetter?: (job: WriteBackJob, err: unknown) => void;
+  logger?: DeliveryLogger;
 }
 
 /** Consumes write-back jobs: delivers each to its source, parks what keeps failing as a dead letter. */
@@ -95,7 +96,7 @@ export async function startWriteBackWorker(store: Store, queue: QueueDriver, res
   return queue.consume<WriteBackJob>(
     WRITEBACK_QUEUE,
     async (job) => {
-      const outcome = await deliverOutbox(store, resolve, job.data, job.attempt);
+      const outcome = await deliverOutbox(store, resolve, job.data, job.attempt, opts.logger);
       opts.onDelivered?.(job.data, outcome);
     },
     {

@@ -109,6 +109,8 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(s.debtors).toBe(240);
     expect(readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).toHaveLength(s.emailsSent);
     expect(readdirSync(join(dir, 'data', 'demo-telco', 'billing', 'out'))).toHaveLength(s.writeBacksDelivered);
+    const q = spawnSync(process.execPath, [BIN, "--home", dir, "quarantine", "list", "--json"], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", DATABASE_URL: "", REDIS_URL: "" } });
+    expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
   });
 });
