@@ -3,10 +3,11 @@
  * against a raw COPY of the same rows (already mapped) into the same table, measured in the same run.
  * Target: at least 0.5 of COPY's rate.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { writeSubledgerCsv } from '../src/cli/demo-data';
 import { csvField, openStore } from '../src/store/db';
@@ -32,10 +33,24 @@ async function main() {
     require('node:fs').mkdirSync(inbound);
     require('node:fs').mkdirSync(outbound);
     const t0 = Date.now();
-    await writeSubledgerCsv(join(inbound, 'export.csv'), { items: ROWS, debtors: Math.ceil(ROWS / 5), seed: 7, asOf: '2026-11-23' });
+    await writeSubledgerCsv(join(inbound, 'export.csv'), {
+      items: ROWS,
+      debtors: Math.ceil(ROWS / 5),
+      seed: 7,
+      asOf: '2026-11-23',
+    });
     console.log(`generated ${ROWS} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const connector = createSourceConnector({ name: 'billing', kind: 'csv', mapping: 'mappings/csv-generic.v1.yaml', options: { inbound, outbound, batchSize: 50_000 }, debtorMatch: 'externalId' }, dir);
+    const connector = createSourceConnector(
+      {
+        name: 'billing',
+        kind: 'csv',
+        mapping: 'mappings/csv-generic.v1.yaml',
+        options: { inbound, outbound, batchSize: 50_000 },
+        debtorMatch: 'externalId',
+      },
+      dir,
+    );
     const map = loadCompiledMapping('mappings/csv-generic.v1.yaml');
 
     // Baseline: the same rows, mapped beforehand (not timed), COPY'd straight into the items table.
@@ -54,7 +69,23 @@ async function main() {
       }
     }
     copyText.push(buf);
-    const cols = ['tenant_id', 'source', 'source_key', 'debtor_id', 'external_id', 'document_number', 'contract_ref', 'currency', 'amount_minor', 'source_open_minor', 'open_minor', 'document_date', 'due_date', 'source_dunning_level', 'dunning_level'];
+    const cols = [
+      'tenant_id',
+      'source',
+      'source_key',
+      'debtor_id',
+      'external_id',
+      'document_number',
+      'contract_ref',
+      'currency',
+      'amount_minor',
+      'source_open_minor',
+      'open_minor',
+      'document_date',
+      'due_date',
+      'source_dunning_level',
+      'dunning_level',
+    ];
     const c0 = process.hrtime.bigint();
     await store.rawTransaction((s) => s.copyIn('items', cols, copyText));
     const copySeconds = Number(process.hrtime.bigint() - c0) / 1e9;
@@ -66,18 +97,44 @@ async function main() {
     await store.rawTransaction((s) => s.query('VACUUM ANALYZE items').catch(() => undefined)).catch(() => undefined);
 
     const s0 = process.hrtime.bigint();
-    const res = await syncSource(store, { tenantId: 'bench', source: 'billing', debtorMatch: 'externalId', batches: connector.pull({ signal: new AbortController().signal }), map });
+    const res = await syncSource(store, {
+      tenantId: 'bench',
+      source: 'billing',
+      debtorMatch: 'externalId',
+      batches: connector.pull({ signal: new AbortController().signal }),
+      map,
+    });
     const syncSeconds = Number(process.hrtime.bigint() - s0) / 1e9;
     const rate = res.inserted / syncSeconds;
-    console.log(`clearhub  read + map + upsert:  ${syncSeconds.toFixed(2)} s, ${Math.round(rate)} items/s (${res.inserted} inserted, ${res.debtorsCreated} debtors, ${res.quarantined} quarantined)`);
+    console.log(
+      `clearhub  read + map + upsert:  ${syncSeconds.toFixed(2)} s, ${Math.round(rate)} items/s (${res.inserted} inserted, ${res.debtorsCreated} debtors, ${res.quarantined} quarantined)`,
+    );
 
     const r0 = process.hrtime.bigint();
-    const again = await syncSource(store, { tenantId: 'bench', source: 'billing', debtorMatch: 'externalId', batches: connector.pull({ signal: new AbortController().signal }), map });
+    const again = await syncSource(store, {
+      tenantId: 'bench',
+      source: 'billing',
+      debtorMatch: 'externalId',
+      batches: connector.pull({ signal: new AbortController().signal }),
+      map,
+    });
     const reSeconds = Number(process.hrtime.bigint() - r0) / 1e9;
-    console.log(`clearhub  unchanged re-import:  ${reSeconds.toFixed(2)} s, ${again.unchanged} unchanged, ${again.inserted + again.updated} changed`);
+    console.log(
+      `clearhub  unchanged re-import:  ${reSeconds.toFixed(2)} s, ${again.unchanged} unchanged, ${again.inserted + again.updated} changed`,
+    );
 
     const ratio = rate / copyRate;
-    console.log(JSON.stringify({ bench: 'ingest', metric: 'items_per_s', value: Math.round(rate), baseline: Math.round(copyRate), ratio: Math.round(ratio * 1000) / 1000, target: TARGET, meets: ratio >= TARGET }));
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        metric: 'items_per_s',
+        value: Math.round(rate),
+        baseline: Math.round(copyRate),
+        ratio: Math.round(ratio * 1000) / 1000,
+        target: TARGET,
+        meets: ratio >= TARGET,
+      }),
+    );
   } finally {
     await store.close();
     if (process.env.BENCH_KEEP) console.log(`kept database ${dbName}`);

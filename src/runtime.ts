@@ -72,7 +72,9 @@ export class Runtime {
     const tenantId = id ?? (ids.length === 1 ? ids[0] : undefined);
     if (!tenantId) {
       throw new IntegrationError(
-        ids.length === 0 ? 'no tenant configured; run `clearhub init --profile telco-de --tenant <id> ...` first' : `several tenants (${ids.join(', ')}); say which with --tenant`,
+        ids.length === 0
+          ? 'no tenant configured; run `clearhub init --profile telco-de --tenant <id> ...` first'
+          : `several tenants (${ids.join(', ')}); say which with --tenant`,
         'tenant',
       );
     }
@@ -92,8 +94,18 @@ export class Runtime {
   async registerTenant(cfg: TenantConfig, profile?: string): Promise<void> {
     await this.store.db
       .insertInto('tenants')
-      .values({ tenant_id: cfg.tenant.id, name: cfg.tenant.name, country: cfg.tenant.country, currency: cfg.tenant.currency, profile: profile ?? null })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ name: cfg.tenant.name, country: cfg.tenant.country, currency: cfg.tenant.currency }))
+      .values({
+        tenant_id: cfg.tenant.id,
+        name: cfg.tenant.name,
+        country: cfg.tenant.country,
+        currency: cfg.tenant.currency,
+        profile: profile ?? null,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('tenant_id')
+          .doUpdateSet({ name: cfg.tenant.name, country: cfg.tenant.country, currency: cfg.tenant.currency }),
+      )
       .execute();
   }
 
@@ -114,11 +126,16 @@ export class Runtime {
   }
 
   /** Resolves the connector an outbox row is delivered to. */
-  readonly resolveTarget: TargetResolver = async (tenantId, source): Promise<WriteBackTarget> => this.connector(this.tenant(tenantId), source);
+  readonly resolveTarget: TargetResolver = async (tenantId, source): Promise<WriteBackTarget> =>
+    this.connector(this.tenant(tenantId), source);
 
   retryPolicy(cfg?: TenantConfig): RetryPolicy {
     const wb = cfg?.writeBack;
-    return { attempts: wb?.attempts ?? 8, backoffBaseMs: wb?.backoffBaseMs ?? 1000, backoffMaxMs: wb?.backoffMaxMs ?? 300_000 };
+    return {
+      attempts: wb?.attempts ?? 8,
+      backoffBaseMs: wb?.backoffBaseMs ?? 1000,
+      backoffMaxMs: wb?.backoffMaxMs ?? 300_000,
+    };
   }
 
   /** Pulls every active source of the tenant (or one) and upserts what it maps. */
@@ -168,7 +185,12 @@ export class Runtime {
   }
 
   /** One dunning run for a date: create the notices, then send them. Re-running the same date adds nothing. */
-  async dunningRun(opts: { tenantId?: string; asOf: string; send: boolean; onProgress?: (phase: 'decide' | 'send', n: number) => void }) {
+  async dunningRun(opts: {
+    tenantId?: string;
+    asOf: string;
+    send: boolean;
+    onProgress?: (phase: 'decide' | 'send', n: number) => void;
+  }) {
     const cfg = this.tenant(opts.tenantId);
     await this.registerTenant(cfg);
     const strategy = this.strategy(cfg);
@@ -213,7 +235,10 @@ const UNSET = '\u0000unset:';
 /** A configured secret, or a clear error when its environment variable is not set. */
 export function secret(value: string | undefined, field: string): string | undefined {
   if (value?.startsWith(UNSET)) {
-    throw new IntegrationError(`environment variable ${value.slice(UNSET.length)} is not set (referenced by ${field})`, field);
+    throw new IntegrationError(
+      `environment variable ${value.slice(UNSET.length)} is not set (referenced by ${field})`,
+      field,
+    );
   }
   return value;
 }

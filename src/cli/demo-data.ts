@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { formatMinor } from '../domain/money';
 
 /** A small, fast, seedable PRNG (mulberry32): the demo and the benchmarks produce the same data for the same seed. */
@@ -17,8 +17,44 @@ export function rng(seed: number): () => number {
 export const CSV_HEADER =
   'customer_no,customer_name,customer_type,email,phone,language,country,document_no,contract_no,document_date,due_date,currency,amount,open_amount,dunning_level,dunning_block';
 
-const FIRST = ['Anna', 'Ben', 'Clara', 'David', 'Elif', 'Finn', 'Greta', 'Hannah', 'Jonas', 'Lena', 'Mehmet', 'Mia', 'Noah', 'Paul', 'Sofia', 'Tom', 'Yusuf', 'Zoe'];
-const LAST = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Koch', 'Richter', 'Yılmaz', 'Klein', 'Wolf', 'Neumann'];
+const FIRST = [
+  'Anna',
+  'Ben',
+  'Clara',
+  'David',
+  'Elif',
+  'Finn',
+  'Greta',
+  'Hannah',
+  'Jonas',
+  'Lena',
+  'Mehmet',
+  'Mia',
+  'Noah',
+  'Paul',
+  'Sofia',
+  'Tom',
+  'Yusuf',
+  'Zoe',
+];
+const LAST = [
+  'Müller',
+  'Schmidt',
+  'Schneider',
+  'Fischer',
+  'Weber',
+  'Meyer',
+  'Wagner',
+  'Becker',
+  'Schulz',
+  'Hoffmann',
+  'Koch',
+  'Richter',
+  'Yılmaz',
+  'Klein',
+  'Wolf',
+  'Neumann',
+];
 const FIRMS = ['Bäckerei', 'Autohaus', 'Praxis', 'Kanzlei', 'Logistik', 'Café', 'Elektro', 'Gartenbau'];
 
 export interface GenerateOptions {
@@ -36,7 +72,10 @@ export interface GenerateOptions {
  * Writes a realistic flat billing export: customers with one or more invoices (telco monthly bills, one contract each),
  * amounts from 9.99 to a few hundred euros, due dates over the last 90 days. Returns what it wrote.
  */
-export async function writeSubledgerCsv(file: string, o: GenerateOptions): Promise<{ rows: number; malformed: number }> {
+export async function writeSubledgerCsv(
+  file: string,
+  o: GenerateOptions,
+): Promise<{ rows: number; malformed: number }> {
   const rand = rng(o.seed);
   const out = createWriteStream(file, { encoding: 'utf8' });
   const asOfMs = Date.parse(`${o.asOf}T00:00:00Z`);
@@ -48,7 +87,9 @@ export async function writeSubledgerCsv(file: string, o: GenerateOptions): Promi
   for (let n = 0; n < o.items; n++) {
     const d = n % o.debtors;
     const business = d % 7 === 0;
-    const name = business ? `${FIRMS[d % FIRMS.length]} ${LAST[(d >> 3) % LAST.length]} GmbH` : `${FIRST[d % FIRST.length]} ${LAST[(d >> 2) % LAST.length]}`;
+    const name = business
+      ? `${FIRMS[d % FIRMS.length]} ${LAST[(d >> 3) % LAST.length]} GmbH`
+      : `${FIRST[d % FIRST.length]} ${LAST[(d >> 2) % LAST.length]}`;
     const customer = `C${String(100000 + d)}`;
     const lang = d % 5 === 0 ? 'en' : 'de';
     const email = `kunde${100000 + d}@example.org`;

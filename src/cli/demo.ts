@@ -61,7 +61,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   mkdirSync(mailDir, { recursive: true });
   const sink = await startSmtpSink({ dir: mailDir });
 
-  const tenantFile = initTenant({ profile: 'telco-de', tenant: TENANT, name: 'Demo Telco GmbH', country: 'DE', currency: 'EUR', home: dir, force: true });
+  const tenantFile = initTenant({
+    profile: 'telco-de',
+    tenant: TENANT,
+    name: 'Demo Telco GmbH',
+    country: 'DE',
+    currency: 'EUR',
+    home: dir,
+    force: true,
+  });
   // Point the tenant's e-mail channel at the local sink.
   const doc = parseDocument(readFileSync(tenantFile, 'utf8'));
   doc.setIn(['channels', 'email', 'smtp', 'host'], sink.host);
@@ -83,17 +91,32 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const outbound = resolve(dir, String((csvSource.options as { outbound: string }).outbound));
     mkdirSync(inbound, { recursive: true });
     const malformed = Math.max(4, Math.round(o.items / 2500));
-    await writeSubledgerCsv(join(inbound, 'billing-export-001.csv'), { items: o.items, debtors: o.debtors, seed: o.seed, asOf, malformed });
-    say(`subledger: ${o.items} items of ${o.debtors} customers (${malformed} rows with deliberate mistakes) → ${relative(process.cwd(), inbound)}`);
+    await writeSubledgerCsv(join(inbound, 'billing-export-001.csv'), {
+      items: o.items,
+      debtors: o.debtors,
+      seed: o.seed,
+      asOf,
+      malformed,
+    });
+    say(
+      `subledger: ${o.items} items of ${o.debtors} customers (${malformed} rows with deliberate mistakes) → ${relative(process.cwd(), inbound)}`,
+    );
 
     const syncBar = bar(o.json, 'sync    ', o.items);
     const synced = await rt.sync(TENANT, undefined, (_s, n) => syncBar?.update(n));
     syncBar?.stop();
     const s = synced[csvSource.name]!;
-    say(`sync: ${s.inserted} items imported, ${s.debtorsCreated} debtors, ${s.quarantined} records quarantined (clearhub quarantine list)`);
+    say(
+      `sync: ${s.inserted} items imported, ${s.debtorsCreated} debtors, ${s.quarantined} records quarantined (clearhub quarantine list)`,
+    );
 
     const dunBar = bar(o.json, 'dunning ', o.debtors);
-    const run = await rt.dunningRun({ tenantId: TENANT, asOf, send: true, onProgress: (phase, n) => phase === 'send' && dunBar?.update(n) });
+    const run = await rt.dunningRun({
+      tenantId: TENANT,
+      asOf,
+      send: true,
+      onProgress: (phase, n) => phase === 'send' && dunBar?.update(n),
+    });
     dunBar?.stop();
     say(
       `dunning run ${run.created.runId}: ${run.created.noticesCreated} notices (${Object.entries(run.created.byLevel)
@@ -103,7 +126,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 
     // Some debtors pay at the shop counter: POST /v1/payments through the real HTTP API with a tenant API key.
     const logger = createLogger({ level: 'warn', json: true });
-    const app = createApp({ store: rt.store, services: { recordPayment: (input) => recordPayment(rt.store, input) }, logger });
+    const app = createApp({
+      store: rt.store,
+      services: { recordPayment: (input) => recordPayment(rt.store, input) },
+      logger,
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => server.once('listening', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -116,8 +143,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     for (const p of payers) {
       const res = await fetch(`${base}/v1/payments`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${key.token}`, 'content-type': 'application/json', 'idempotency-key': `demo-${p.debtorId}` },
-        body: JSON.stringify({ debtorId: p.debtorId, amount: { value: formatMinor(p.amountMinor, 'EUR'), currency: 'EUR' }, method: 'cash' }),
+        headers: {
+          authorization: `Bearer ${key.token}`,
+          'content-type': 'application/json',
+          'idempotency-key': `demo-${p.debtorId}`,
+        },
+        body: JSON.stringify({
+          debtorId: p.debtorId,
+          amount: { value: formatMinor(p.amountMinor, 'EUR'), currency: 'EUR' },
+          method: 'cash',
+        }),
       });
       if (!res.ok) throw new Error(`POST /v1/payments answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { allocations: { cleared: boolean }[] };
@@ -128,7 +163,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     }
     payBar?.stop();
     server.close();
-    say(`payments: ${payments} debtors paid ${formatMinor(paidMinor, 'EUR')} EUR at the counter (POST /v1/payments), ${itemsClosed} items closed`);
+    say(
+      `payments: ${payments} debtors paid ${formatMinor(paidMinor, 'EUR')} EUR at the counter (POST /v1/payments), ${itemsClosed} items closed`,
+    );
 
     let delivered = 0;
     let dead = 0;
@@ -149,9 +186,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     await consumer.close();
     wbBar?.stop();
     const outboxCounts = await countOutbox(rt.store.db, TENANT);
-    say(`write-backs: ${outboxCounts.delivered} confirmations delivered to ${relative(process.cwd(), outbound)}, ${outboxCounts.dead} dead letters`);
+    say(
+      `write-backs: ${outboxCounts.delivered} confirmations delivered to ${relative(process.cwd(), outbound)}, ${outboxCounts.dead} dead letters`,
+    );
 
-    const debtors = await rt.store.db.selectFrom('debtors').select((e) => e.fn.countAll<number>().as('n')).where('tenant_id', '=', TENANT).executeTakeFirstOrThrow();
+    const debtors = await rt.store.db
+      .selectFrom('debtors')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', TENANT)
+      .executeTakeFirstOrThrow();
     const summary: DemoSummary = {
       dir,
       tenant: TENANT,
@@ -193,7 +236,11 @@ function bar(json: boolean, label: string, total: number): SingleBar | undefined
 }
 
 /** A seeded share of the dunned debtors pays: most the whole balance, some only part of it. */
-async function pickPayers(rt: Runtime, seed: number, share: number): Promise<{ debtorId: string; amountMinor: number }[]> {
+async function pickPayers(
+  rt: Runtime,
+  seed: number,
+  share: number,
+): Promise<{ debtorId: string; amountMinor: number }[]> {
   const rows = await rt.store.db
     .selectFrom('notices')
     .select(['debtor_id', 'total_minor'])
@@ -205,7 +252,10 @@ async function pickPayers(rt: Runtime, seed: number, share: number): Promise<{ d
   for (const r of rows) {
     if (rand() >= share) continue;
     const partial = rand() < 0.2;
-    out.push({ debtorId: r.debtor_id, amountMinor: partial ? Math.max(1, Math.floor(r.total_minor / 2)) : r.total_minor });
+    out.push({
+      debtorId: r.debtor_id,
+      amountMinor: partial ? Math.max(1, Math.floor(r.total_minor / 2)) : r.total_minor,
+    });
   }
   return out;
 }

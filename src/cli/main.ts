@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
+import { createApiKey } from '../api/api-keys';
+import { createLogger } from '../api/logger';
 import { initTenant } from '../config/init';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
-import { createApiKey } from '../api/api-keys';
-import { createLogger } from '../api/logger';
 import { countOutbox, listOutbox, replayDeadLetters } from '../routing/outbox';
 import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
 import { Runtime } from '../runtime';
@@ -30,7 +30,10 @@ async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Pr
 export function buildProgram(): Command {
   const program = new Command('clearhub')
     .description('Open-source order-to-cash middleware: subledgers in, dunning out, payments in, write-backs back.')
-    .option('--home <dir>', 'installation directory holding config/tenants and data (default: $CLEARHUB_HOME or the current directory)')
+    .option(
+      '--home <dir>',
+      'installation directory holding config/tenants and data (default: $CLEARHUB_HOME or the current directory)',
+    )
     .showHelpAfterError();
 
   program
@@ -93,13 +96,19 @@ export function buildProgram(): Command {
     .option('--no-send', 'create the notices but do not send them')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
-      if (!/^\d{4}-\d\d-\d\d$/.test(o.asOf)) throw new IntegrationError(`"${o.asOf}" is not a date (YYYY-MM-DD)`, '--as-of');
+      if (!/^\d{4}-\d\d-\d\d$/.test(o.asOf))
+        throw new IntegrationError(`"${o.asOf}" is not a date (YYYY-MM-DD)`, '--as-of');
       await withRuntime(cmd, async (rt) => {
         const res = await rt.dunningRun({ tenantId: o.tenant, asOf: o.asOf, send: o.send });
         if (o.json) return console.log(JSON.stringify(res));
-        console.log(`run ${res.created.runId}: ${res.created.noticesCreated} notices for ${res.created.debtorsConsidered} debtors with due items`);
+        console.log(
+          `run ${res.created.runId}: ${res.created.noticesCreated} notices for ${res.created.debtorsConsidered} debtors with due items`,
+        );
         for (const [level, n] of Object.entries(res.created.byLevel)) console.log(`  level ${level}: ${n}`);
-        if (res.sent) console.log(`sent ${res.sent.sent}, bounced ${res.sent.bounced}, failed ${res.sent.failed}, deferred ${res.sent.deferred}`);
+        if (res.sent)
+          console.log(
+            `sent ${res.sent.sent}, bounced ${res.sent.bounced}, failed ${res.sent.failed}, deferred ${res.sent.deferred}`,
+          );
       });
     });
 
@@ -167,7 +176,9 @@ export function buildProgram(): Command {
       if (!o.all && ids.length === 0) throw new IntegrationError('give outbox ids or --all', 'ids');
       await withRuntime(cmd, async (rt) => {
         const replayed = await replayDeadLetters(rt.store.db, { outboxIds: ids, all: o.all, tenantId: o.tenant });
-        console.log(`replayed ${replayed.length}: ${replayed.join(', ') || '(none were dead)'}; a worker delivers them`);
+        console.log(
+          `replayed ${replayed.length}: ${replayed.join(', ') || '(none were dead)'}; a worker delivers them`,
+        );
       });
     });
 
@@ -217,7 +228,13 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', '42')
     .option('--json', 'print one JSON object')
     .action(async (o) => {
-      await runDemo({ items: Number(o.items), debtors: Number(o.debtors), dir: o.dir, seed: Number(o.seed), json: Boolean(o.json) });
+      await runDemo({
+        items: Number(o.items),
+        debtors: Number(o.debtors),
+        dir: o.dir,
+        seed: Number(o.seed),
+        json: Boolean(o.json),
+      });
     });
 
   return program;

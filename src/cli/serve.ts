@@ -7,7 +7,11 @@ import { Runtime } from '../runtime';
 export async function serve(o: { home: string; port: number; host: string }): Promise<void> {
   const rt = await Runtime.open({ home: o.home });
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', json: true });
-  const app = createApp({ store: rt.store, services: { recordPayment: (input) => recordPayment(rt.store, input) }, logger });
+  const app = createApp({
+    store: rt.store,
+    services: { recordPayment: (input) => recordPayment(rt.store, input) },
+    logger,
+  });
   const server = app.listen(o.port, o.host);
   await new Promise<void>((r) => server.once('listening', () => r()));
   logger.info('listening', { host: o.host, port: o.port, store: rt.store.dialect, queue: rt.queue.kind });

@@ -12,7 +12,14 @@ export interface EventPayloads {
   'payment.recorded': { paymentId: string; amountMinor: number; currency: string; method: string };
   'payment.state_changed': { paymentId: string; from: string; to: string };
   'payment.allocated': { paymentId: string; itemId: string; amountMinor: number };
-  'notice.created': { noticeId: string; debtorId: string; level: number; strategy: string; strategyVersion: number; variant: string };
+  'notice.created': {
+    noticeId: string;
+    debtorId: string;
+    level: number;
+    strategy: string;
+    strategyVersion: number;
+    variant: string;
+  };
   'notice.sent': { noticeId: string; channel: string; messageId?: string };
   'notice.failed': { noticeId: string; channel: string; reason: string };
   'writeback.enqueued': { outboxId: string; source: string; command: string };
@@ -31,6 +38,11 @@ export interface DomainEvent<T extends EventType = EventType> {
   payload: EventPayloads[T];
 }
 
-export function event<T extends EventType>(tenantId: string, type: T, subject: string, payload: EventPayloads[T]): DomainEvent<T> {
+export function event<T extends EventType>(
+  tenantId: string,
+  type: T,
+  subject: string,
+  payload: EventPayloads[T],
+): DomainEvent<T> {
   return { tenantId, type, subject, payload };
 }

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { type Insertable, sql, type Transaction } from 'kysely';
 import { type DomainEvent, event } from '../domain/events';
 import type { WriteBackCommand } from '../domain/write-back';
+import { enqueueWriteBacks, type OutboxEntry } from '../routing/outbox';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import type { Database, NoticesTable } from '../store/schema';
-import { enqueueWriteBacks, type OutboxEntry } from '../routing/outbox';
-import { decideNotice, type DunningStrategy } from './strategy';
+import { type DunningStrategy, decideNotice } from './strategy';
 
 export interface DunningRunOptions {
   tenantId: string;
@@ -51,7 +51,15 @@ export async function createNotices(store: Store, opts: DunningRunOptions): Prom
 
   await store.db
     .insertInto('dunning_runs')
-    .values({ tenant_id: tenantId, run_id: runId, as_of: asOf, strategy: strategy.name, strategy_version: strategy.version, status: 'running', stats: '{}' })
+    .values({
+      tenant_id: tenantId,
+      run_id: runId,
+      as_of: asOf,
+      strategy: strategy.name,
+      strategy_version: strategy.version,
+      status: 'running',
+      stats: '{}',
+    })
     .onConflict((oc) => oc.columns(['tenant_id', 'run_id']).doUpdateSet({ status: 'running' }))
     .execute();
 
@@ -89,7 +97,20 @@ export async function createNotices(store: Store, opts: DunningRunOptions): Prom
       );
       const items = await trx
         .selectFrom('items')
-        .select(['item_id', 'debtor_id', 'source', 'source_key', 'external_id', 'document_number', 'currency', 'due_date', 'open_minor', 'dunning_level', 'last_dunned_on', 'dunning_block'])
+        .select([
+          'item_id',
+          'debtor_id',
+          'source',
+          'source_key',
+          'external_id',
+          'document_number',
+          'currency',
+          'due_date',
+          'open_minor',
+          'dunning_level',
+          'last_dunned_on',
+          'dunning_block',
+        ])
         .where('tenant_id', '=', tenantId)
         .where('status', '=', 'open')
         .where('debtor_id', 'in', debtorIds)
@@ -120,7 +141,13 @@ export async function createNotices(store: Store, opts: DunningRunOptions): Prom
         const same = list.filter((i) => i.currency === currency);
         const decision = decideNotice(
           strategy,
-          same.map((i) => ({ itemId: i.item_id, dueDate: i.due_date, openMinor: i.open_minor, dunningLevel: i.dunning_level, lastDunnedOn: i.last_dunned_on })),
+          same.map((i) => ({
+            itemId: i.item_id,
+            dueDate: i.due_date,
+            openMinor: i.open_minor,
+            dunningLevel: i.dunning_level,
+            lastDunnedOn: i.last_dunned_on,
+          })),
           asOf,
         );
         if (!decision) continue;
@@ -174,7 +201,12 @@ export async function createNotices(store: Store, opts: DunningRunOptions): Prom
               noticeId,
               dunnedOn: asOf,
             };
-            writeBacks.push({ outboxId: `dun-${noticeId}-${item.item_id}`, source: item.source, itemId: item.item_id, command });
+            writeBacks.push({
+              outboxId: `dun-${noticeId}-${item.item_id}`,
+              source: item.source,
+              itemId: item.item_id,
+              command,
+            });
           }
         }
       }
@@ -193,7 +225,11 @@ export async function createNotices(store: Store, opts: DunningRunOptions): Prom
   }
   await store.db
     .updateTable('dunning_runs')
-    .set({ status: 'completed', finished_at: new Date().toISOString(), stats: JSON.stringify({ notices: result.noticesCreated, items: result.itemsDunned }) })
+    .set({
+      status: 'completed',
+      finished_at: new Date().toISOString(),
+      stats: JSON.stringify({ notices: result.noticesCreated, items: result.itemsDunned }),
+    })
     .where('tenant_id', '=', tenantId)
     .where('run_id', '=', runId)
     .execute();

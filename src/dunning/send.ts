@@ -1,7 +1,7 @@
+import type { EmailChannel } from '../channels/email';
 import { ConnectorError, IntegrationError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMoney } from '../domain/money';
-import type { EmailChannel } from '../channels/email';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import { daysBetween } from './strategy';
@@ -20,7 +20,11 @@ export interface NoticeView {
   asOf: string;
 }
 
-export type RenderNotice = (locale: string, template: string, view: NoticeView) => { subject: string; text: string; html: string };
+export type RenderNotice = (
+  locale: string,
+  template: string,
+  view: NoticeView,
+) => { subject: string; text: string; html: string };
 
 export interface SendOptions {
   tenantId: string;
@@ -59,8 +63,23 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
   for (;;) {
     const page = await store.db
       .selectFrom('notices as n')
-      .innerJoin('debtors as d', (j) => j.onRef('d.tenant_id', '=', 'n.tenant_id').onRef('d.debtor_id', '=', 'n.debtor_id'))
-      .select(['n.notice_id', 'n.level', 'n.template', 'n.currency', 'n.total_minor', 'n.fee_minor', 'n.item_ids', 'n.channel', 'd.name', 'd.email', 'd.language', 'd.type'])
+      .innerJoin('debtors as d', (j) =>
+        j.onRef('d.tenant_id', '=', 'n.tenant_id').onRef('d.debtor_id', '=', 'n.debtor_id'),
+      )
+      .select([
+        'n.notice_id',
+        'n.level',
+        'n.template',
+        'n.currency',
+        'n.total_minor',
+        'n.fee_minor',
+        'n.item_ids',
+        'n.channel',
+        'd.name',
+        'd.email',
+        'd.language',
+        'd.type',
+      ])
       .where('n.tenant_id', '=', opts.tenantId)
       .where('n.run_id', '=', opts.runId)
       .where('n.status', '=', 'pending')
@@ -79,17 +98,28 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
       .execute();
     const itemById = new Map(items.map((i) => [i.item_id, i]));
 
-    const outcomes: { noticeId: string; status: 'sent' | 'bounced' | 'failed'; messageId?: string; error?: string; recipient?: string }[] = [];
+    const outcomes: {
+      noticeId: string;
+      status: 'sent' | 'bounced' | 'failed';
+      messageId?: string;
+      error?: string;
+      recipient?: string;
+    }[] = [];
     let next = 0;
     const worker = async () => {
       while (next < page.length) {
         const n = page[next++]!;
         const lang = opts.languages.includes(n.language) ? n.language : opts.defaultLanguage;
         if (n.channel !== 'email' || !n.email) {
-          outcomes.push({ noticeId: n.notice_id, status: 'failed', error: n.email ? `channel ${n.channel} is not available yet` : 'debtor has no e-mail address' });
+          outcomes.push({
+            noticeId: n.notice_id,
+            status: 'failed',
+            error: n.email ? `channel ${n.channel} is not available yet` : 'debtor has no e-mail address',
+          });
           continue;
         }
-        const fmt = (minor: number) => formatMoney({ amountMinor: minor, currency: n.currency }, LOCALES[lang] ?? 'de-DE');
+        const fmt = (minor: number) =>
+          formatMoney({ amountMinor: minor, currency: n.currency }, LOCALES[lang] ?? 'de-DE');
         const view: NoticeView = {
           debtor: { name: n.name, salutation: salutation(lang, n.name, n.type) },
           tenant: { name: opts.tenantName },
@@ -98,7 +128,15 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
           items: n.item_ids.flatMap((id) => {
             const i = itemById.get(id);
             return i
-              ? [{ documentNumber: i.document_number, dueDate: i.due_date, daysPastDue: daysBetween(i.due_date, opts.asOf), openAmount: fmt(i.open_minor), source: i.source }]
+              ? [
+                  {
+                    documentNumber: i.document_number,
+                    dueDate: i.due_date,
+                    daysPastDue: daysBetween(i.due_date, opts.asOf),
+                    openAmount: fmt(i.open_minor),
+                    source: i.source,
+                  },
+                ]
               : [];
           }),
           fee: n.fee_minor > 0 ? fmt(n.fee_minor) : '',
@@ -116,7 +154,13 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
             messageId: `<${n.notice_id}@clearhub>`,
             headers: { 'X-Clearhub-Notice': n.notice_id },
           });
-          outcomes.push({ noticeId: n.notice_id, status: r.status, messageId: r.messageId, error: r.error, recipient: n.email });
+          outcomes.push({
+            noticeId: n.notice_id,
+            status: r.status,
+            messageId: r.messageId,
+            error: r.error,
+            recipient: n.email,
+          });
         } catch (err) {
           if (err instanceof ConnectorError) {
             result.deferred++;
@@ -125,7 +169,12 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
           // Credentials or sender refused: every notice would fail the same way. Stop the run; the notices stay
           // pending and go out once the configuration is fixed.
           if (err instanceof IntegrationError) throw err;
-          outcomes.push({ noticeId: n.notice_id, status: 'failed', error: err instanceof Error ? err.message : String(err), recipient: n.email });
+          outcomes.push({
+            noticeId: n.notice_id,
+            status: 'failed',
+            error: err instanceof Error ? err.message : String(err),
+            recipient: n.email,
+          });
         }
       }
     };
@@ -136,7 +185,13 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
       for (const o of outcomes) {
         await trx
           .updateTable('notices')
-          .set({ status: o.status, message_id: o.messageId ?? null, error: o.error ?? null, recipient: o.recipient ?? null, sent_at: o.status === 'sent' ? new Date().toISOString() : null })
+          .set({
+            status: o.status,
+            message_id: o.messageId ?? null,
+            error: o.error ?? null,
+            recipient: o.recipient ?? null,
+            sent_at: o.status === 'sent' ? new Date().toISOString() : null,
+          })
           .where('tenant_id', '=', opts.tenantId)
           .where('notice_id', '=', o.noticeId)
           .where('status', '=', 'pending')
@@ -144,8 +199,16 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
         result[o.status]++;
         events.push(
           o.status === 'sent'
-            ? event(opts.tenantId, 'notice.sent', `notice:${o.noticeId}`, { noticeId: o.noticeId, channel: 'email', messageId: o.messageId })
-            : event(opts.tenantId, 'notice.failed', `notice:${o.noticeId}`, { noticeId: o.noticeId, channel: 'email', reason: o.error ?? o.status }),
+            ? event(opts.tenantId, 'notice.sent', `notice:${o.noticeId}`, {
+                noticeId: o.noticeId,
+                channel: 'email',
+                messageId: o.messageId,
+              })
+            : event(opts.tenantId, 'notice.failed', `notice:${o.noticeId}`, {
+                noticeId: o.noticeId,
+                channel: 'email',
+                reason: o.error ?? o.status,
+              }),
         );
       }
       await appendEvents(trx, events);

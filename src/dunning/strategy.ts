@@ -48,7 +48,11 @@ export function daysBetween(from: string, to: string): number {
  * its days past due reach, and only when enough days have passed since it was last dunned. The notice takes the
  * highest level any item reaches and lists every due item; no item rising means no notice.
  */
-export function decideNotice(strategy: DunningStrategy, items: readonly DueItem[], asOf: string): NoticeDecision | null {
+export function decideNotice(
+  strategy: DunningStrategy,
+  items: readonly DueItem[],
+  asOf: string,
+): NoticeDecision | null {
   const levels = [...strategy.levels].sort((a, b) => a.level - b.level);
   const first = levels[0];
   if (!first) return null;

@@ -5,10 +5,10 @@ import { IntegrationError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMinor } from '../domain/money';
 import type { WriteBackCommand } from '../domain/write-back';
+import { enqueueWriteBacks } from '../routing/outbox';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
-import { enqueueWriteBacks } from '../routing/outbox';
 
 /** A payment made outside the gateway (shop counter, cash desk, a transfer booked by hand). */
 export interface RecordPaymentInput {
@@ -51,8 +51,15 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
       .executeTakeFirst();
     const debtorId = await resolveDebtor(trx, input);
     if (existing) {
-      if (existing.amount_minor !== input.amountMinor || existing.currency !== input.currency || existing.debtor_id !== debtorId || existing.method !== input.method) {
-        throw new IntegrationError('this Idempotency-Key was used for a different payment', 'Idempotency-Key', { conflict: true });
+      if (
+        existing.amount_minor !== input.amountMinor ||
+        existing.currency !== input.currency ||
+        existing.debtor_id !== debtorId ||
+        existing.method !== input.method
+      ) {
+        throw new IntegrationError('this Idempotency-Key was used for a different payment', 'Idempotency-Key', {
+          conflict: true,
+        });
       }
       return replay(trx, input.tenantId, existing.payment_id);
     }
@@ -78,7 +85,16 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
 
     let q = trx
       .selectFrom('items')
-      .select(['item_id', 'source', 'source_key', 'external_id', 'document_number', 'due_date', 'open_minor', 'currency'])
+      .select([
+        'item_id',
+        'source',
+        'source_key',
+        'external_id',
+        'document_number',
+        'due_date',
+        'open_minor',
+        'currency',
+      ])
       .where('tenant_id', '=', input.tenantId)
       .where('debtor_id', '=', debtorId)
       .where('status', '=', 'open')
@@ -90,7 +106,12 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
     }
     const plan = allocateOldestFirst(
       input.amountMinor,
-      items.map((i) => ({ itemId: i.item_id, dueDate: i.due_date, documentNumber: i.document_number, openMinor: i.open_minor })),
+      items.map((i) => ({
+        itemId: i.item_id,
+        dueDate: i.due_date,
+        documentNumber: i.document_number,
+        openMinor: i.open_minor,
+      })),
     );
     const byId = new Map(items.map((i) => [i.item_id, i]));
     const valueDate = (input.receivedAt ?? new Date().toISOString()).slice(0, 10);
@@ -109,16 +130,40 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
       const rest = item.open_minor - a.amountMinor;
       await trx
         .insertInto('allocations')
-        .values({ tenant_id: input.tenantId, allocation_id: randomUUID(), payment_id: paymentId, item_id: a.itemId, amount_minor: a.amountMinor })
+        .values({
+          tenant_id: input.tenantId,
+          allocation_id: randomUUID(),
+          payment_id: paymentId,
+          item_id: a.itemId,
+          amount_minor: a.amountMinor,
+        })
         .execute();
       await trx
         .updateTable('items')
-        .set((eb) => ({ open_minor: rest, status: rest === 0 ? 'closed' : 'open', updated_at: new Date().toISOString(), version: eb('version', '+', 1) }))
+        .set((eb) => ({
+          open_minor: rest,
+          status: rest === 0 ? 'closed' : 'open',
+          updated_at: new Date().toISOString(),
+          version: eb('version', '+', 1),
+        }))
         .where('tenant_id', '=', input.tenantId)
         .where('item_id', '=', a.itemId)
         .execute();
-      events.push(event(input.tenantId, 'payment.allocated', `payment:${paymentId}`, { paymentId, itemId: a.itemId, amountMinor: a.amountMinor }));
-      if (rest === 0) events.push(event(input.tenantId, 'item.closed', `item:${a.itemId}`, { itemId: a.itemId, reason: 'paid', evidence: `payment:${paymentId}` }));
+      events.push(
+        event(input.tenantId, 'payment.allocated', `payment:${paymentId}`, {
+          paymentId,
+          itemId: a.itemId,
+          amountMinor: a.amountMinor,
+        }),
+      );
+      if (rest === 0)
+        events.push(
+          event(input.tenantId, 'item.closed', `item:${a.itemId}`, {
+            itemId: a.itemId,
+            reason: 'paid',
+            evidence: `payment:${paymentId}`,
+          }),
+        );
       writeBacks.push({
         source: item.source,
         itemId: a.itemId,
@@ -135,14 +180,34 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
           valueDate,
         },
       });
-      allocations.push({ itemId: a.itemId, documentNumber: item.document_number, amountMinor: a.amountMinor, cleared: rest === 0 });
+      allocations.push({
+        itemId: a.itemId,
+        documentNumber: item.document_number,
+        amountMinor: a.amountMinor,
+        cleared: rest === 0,
+      });
     }
     const allocated = input.amountMinor - plan.unallocatedMinor;
-    await trx.updateTable('payments').set({ allocated_minor: allocated }).where('tenant_id', '=', input.tenantId).where('payment_id', '=', paymentId).execute();
-    await enqueueWriteBacks(trx, input.tenantId, writeBacks.map((w) => ({ ...w, outboxId: `pay-${paymentId}-${w.itemId}` })));
+    await trx
+      .updateTable('payments')
+      .set({ allocated_minor: allocated })
+      .where('tenant_id', '=', input.tenantId)
+      .where('payment_id', '=', paymentId)
+      .execute();
+    await enqueueWriteBacks(
+      trx,
+      input.tenantId,
+      writeBacks.map((w) => ({ ...w, outboxId: `pay-${paymentId}-${w.itemId}` })),
+    );
     await appendEvents(trx, events);
     return {
-      payment: { paymentId, state: 'succeeded', amountMinor: input.amountMinor, currency: input.currency, allocatedMinor: allocated },
+      payment: {
+        paymentId,
+        state: 'succeeded',
+        amountMinor: input.amountMinor,
+        currency: input.currency,
+        allocatedMinor: allocated,
+      },
       allocations,
       replayed: false,
     };
@@ -151,7 +216,12 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
 
 async function resolveDebtor(trx: Transaction<Database>, input: RecordPaymentInput): Promise<string> {
   if (input.debtorId) {
-    const d = await trx.selectFrom('debtors').select('debtor_id').where('tenant_id', '=', input.tenantId).where('debtor_id', '=', input.debtorId).executeTakeFirst();
+    const d = await trx
+      .selectFrom('debtors')
+      .select('debtor_id')
+      .where('tenant_id', '=', input.tenantId)
+      .where('debtor_id', '=', input.debtorId)
+      .executeTakeFirst();
     if (!d) throw new IntegrationError(`no debtor ${input.debtorId}`, 'debtorId');
     return d.debtor_id;
   }
@@ -170,7 +240,12 @@ async function resolveDebtor(trx: Transaction<Database>, input: RecordPaymentInp
 }
 
 async function replay(trx: Transaction<Database>, tenantId: string, paymentId: string): Promise<RecordPaymentResult> {
-  const p = await trx.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('payment_id', '=', paymentId).executeTakeFirstOrThrow();
+  const p = await trx
+    .selectFrom('payments')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('payment_id', '=', paymentId)
+    .executeTakeFirstOrThrow();
   const allocs = await trx
     .selectFrom('allocations as a')
     .innerJoin('items as i', (j) => j.onRef('i.tenant_id', '=', 'a.tenant_id').onRef('i.item_id', '=', 'a.item_id'))
@@ -180,8 +255,19 @@ async function replay(trx: Transaction<Database>, tenantId: string, paymentId: s
     .orderBy('a.created_at')
     .execute();
   return {
-    payment: { paymentId, state: p.state, amountMinor: p.amount_minor, currency: p.currency, allocatedMinor: p.allocated_minor },
-    allocations: allocs.map((a) => ({ itemId: a.item_id, documentNumber: a.document_number, amountMinor: a.amount_minor, cleared: a.open_minor === 0 })),
+    payment: {
+      paymentId,
+      state: p.state,
+      amountMinor: p.amount_minor,
+      currency: p.currency,
+      allocatedMinor: p.allocated_minor,
+    },
+    allocations: allocs.map((a) => ({
+      itemId: a.item_id,
+      documentNumber: a.document_number,
+      amountMinor: a.amount_minor,
+      cleared: a.open_minor === 0,
+    })),
     replayed: true,
   };
 }

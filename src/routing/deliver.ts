@@ -45,14 +45,26 @@ export async function deliverOutbox(
   if (!row || row.status === 'delivered' || row.status === 'dead') return 'skipped';
   const target = await resolve(row.tenant_id, row.source);
   const command = row.command as WriteBackCommand;
-  const line = { tenant: row.tenant_id, source: row.source, flow: `writeBack.${command.kind}`, idempotencyKey: idempotencyKeyOf(row.outbox_id), attempt };
+  const line = {
+    tenant: row.tenant_id,
+    source: row.source,
+    flow: `writeBack.${command.kind}`,
+    idempotencyKey: idempotencyKeyOf(row.outbox_id),
+    attempt,
+  };
   const t0 = Date.now();
   let result: WriteBackResult;
   try {
     result = await target.writeBack(command, { idempotencyKey: line.idempotencyKey });
     logger?.info('write-back', { ...line, status: result.status, ms: Date.now() - t0 });
   } catch (err) {
-    logger?.warn('write-back', { ...line, status: 'error', ms: Date.now() - t0, code: classifyError(err), error: err instanceof Error ? err.message : String(err) });
+    logger?.warn('write-back', {
+      ...line,
+      status: 'error',
+      ms: Date.now() - t0,
+      code: classifyError(err),
+      error: err instanceof Error ? err.message : String(err),
+    });
     await store.db
       .updateTable('outbox')
       .set({ attempts: attempt, last_error: describe(err) })
@@ -64,13 +76,23 @@ export async function deliverOutbox(
   await store.db.transaction().execute(async (trx) => {
     const updated = await trx
       .updateTable('outbox')
-      .set({ status: 'delivered', attempts: attempt, delivered_at: new Date().toISOString(), result: JSON.stringify(result), last_error: null })
+      .set({
+        status: 'delivered',
+        attempts: attempt,
+        delivered_at: new Date().toISOString(),
+        result: JSON.stringify(result),
+        last_error: null,
+      })
       .where('outbox_id', '=', row.outbox_id)
       .where('status', 'in', ['pending', 'enqueued'])
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) > 0) {
       await appendEvents(trx, [
-        event(row.tenant_id, 'writeback.delivered', `outbox:${row.outbox_id}`, { outboxId: row.outbox_id, source: row.source, attempts: attempt }),
+        event(row.tenant_id, 'writeback.delivered', `outbox:${row.outbox_id}`, {
+          outboxId: row.outbox_id,
+          source: row.source,
+          attempts: attempt,
+        }),
       ]);
     }
   });
@@ -89,7 +111,12 @@ export async function parkDeadLetter(store: Store, job: WriteBackJob, err: unkno
       .executeTakeFirst();
     if (r) {
       await appendEvents(trx, [
-        event(r.tenant_id, 'writeback.dead_lettered', `outbox:${job.outboxId}`, { outboxId: job.outboxId, source: r.source, error: describe(err), attempts }),
+        event(r.tenant_id, 'writeback.dead_lettered', `outbox:${job.outboxId}`, {
+          outboxId: job.outboxId,
+          source: r.source,
+          error: describe(err),
+          attempts,
+        }),
       ]);
     }
   });

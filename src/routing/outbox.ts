@@ -33,7 +33,13 @@ export async function enqueueWriteBacks(trx: Db, tenantId: string, entries: read
     .execute();
   await appendEvents(
     trx,
-    entries.map((e) => event(tenantId, 'writeback.enqueued', `outbox:${e.outboxId}`, { outboxId: e.outboxId, source: e.source, command: e.command.kind })),
+    entries.map((e) =>
+      event(tenantId, 'writeback.enqueued', `outbox:${e.outboxId}`, {
+        outboxId: e.outboxId,
+        source: e.source,
+        command: e.command.kind,
+      }),
+    ),
   );
 }
 
@@ -61,11 +67,18 @@ export interface OutboxRow {
   deadAt: string | null;
 }
 
-export async function listOutbox(db: Db, opts: { tenantId?: string; status?: OutboxStatus; limit?: number } = {}): Promise<OutboxRow[]> {
+export async function listOutbox(
+  db: Db,
+  opts: { tenantId?: string; status?: OutboxStatus; limit?: number } = {},
+): Promise<OutboxRow[]> {
   let q = db.selectFrom('outbox').selectAll();
   if (opts.tenantId) q = q.where('tenant_id', '=', opts.tenantId);
   if (opts.status) q = q.where('status', '=', opts.status);
-  const rows = await q.orderBy('created_at').orderBy('outbox_id').limit(opts.limit ?? 1000).execute();
+  const rows = await q
+    .orderBy('created_at')
+    .orderBy('outbox_id')
+    .limit(opts.limit ?? 1000)
+    .execute();
   return rows.map((r) => ({
     tenantId: r.tenant_id,
     outboxId: r.outbox_id,
@@ -83,7 +96,10 @@ export async function listOutbox(db: Db, opts: { tenantId?: string; status?: Out
 }
 
 export async function countOutbox(db: Db, tenantId?: string): Promise<Record<OutboxStatus, number>> {
-  let q = db.selectFrom('outbox').select(['status', (e) => e.fn.countAll<number>().as('n')]).groupBy('status');
+  let q = db
+    .selectFrom('outbox')
+    .select(['status', (e) => e.fn.countAll<number>().as('n')])
+    .groupBy('status');
   if (tenantId) q = q.where('tenant_id', '=', tenantId);
   const out: Record<OutboxStatus, number> = { pending: 0, enqueued: 0, delivered: 0, dead: 0 };
   for (const r of await q.execute()) out[r.status] = Number(r.n);
@@ -94,17 +110,29 @@ export async function countOutbox(db: Db, tenantId?: string): Promise<Record<Out
  * Puts dead letters back in line: status `pending`, attempts reset, replay number raised (so the queue takes a new
  * job id). Returns the ids replayed. Rows that are not dead are left alone.
  */
-export async function replayDeadLetters(db: Kysely<Database>, sel: { outboxIds?: string[]; all?: boolean; tenantId?: string }): Promise<string[]> {
+export async function replayDeadLetters(
+  db: Kysely<Database>,
+  sel: { outboxIds?: string[]; all?: boolean; tenantId?: string },
+): Promise<string[]> {
   if (!sel.all && !sel.outboxIds?.length) return [];
   return db.transaction().execute(async (trx) => {
     let q = trx
       .updateTable('outbox')
-      .set((eb) => ({ status: 'pending', attempts: 0, replays: eb('replays', '+', 1), dead_at: null, enqueued_at: null }))
+      .set((eb) => ({
+        status: 'pending',
+        attempts: 0,
+        replays: eb('replays', '+', 1),
+        dead_at: null,
+        enqueued_at: null,
+      }))
       .where('status', '=', 'dead');
     if (sel.outboxIds?.length) q = q.where('outbox_id', 'in', sel.outboxIds);
     if (sel.tenantId) q = q.where('tenant_id', '=', sel.tenantId);
     const rows = await q.returning(['outbox_id', 'tenant_id']).execute();
-    await appendEvents(trx, rows.map((r) => event(r.tenant_id, 'writeback.replayed', `outbox:${r.outbox_id}`, { outboxId: r.outbox_id })));
+    await appendEvents(
+      trx,
+      rows.map((r) => event(r.tenant_id, 'writeback.replayed', `outbox:${r.outbox_id}`, { outboxId: r.outbox_id })),
+    );
     return rows.map((r) => r.outbox_id);
   });
 }

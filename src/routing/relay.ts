@@ -19,7 +19,12 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, backoffBaseMs: 1000, ba
  * still pending and the next relay adds them again, which the queue ignores for a job id it already holds, and which
  * the worker ignores for a row already delivered.
  */
-export async function relayOnce(store: Store, queue: QueueDriver, retry: RetryPolicy = DEFAULT_RETRY, limit = 500): Promise<number> {
+export async function relayOnce(
+  store: Store,
+  queue: QueueDriver,
+  retry: RetryPolicy = DEFAULT_RETRY,
+  limit = 500,
+): Promise<number> {
   return store.db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom('outbox')
@@ -37,13 +42,21 @@ export async function relayOnce(store: Store, queue: QueueDriver, retry: RetryPo
       rows.map((r) => ({
         name: r.kind,
         data: { tenantId: r.tenant_id, outboxId: r.outbox_id },
-        opts: { jobId: jobIdOf(r.outbox_id, r.replays), attempts: retry.attempts, backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs } },
+        opts: {
+          jobId: jobIdOf(r.outbox_id, r.replays),
+          attempts: retry.attempts,
+          backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs },
+        },
       })),
     );
     await trx
       .updateTable('outbox')
       .set({ status: 'enqueued', enqueued_at: new Date().toISOString() })
-      .where('outbox_id', 'in', rows.map((r) => r.outbox_id))
+      .where(
+        'outbox_id',
+        'in',
+        rows.map((r) => r.outbox_id),
+      )
       .execute();
     return rows.length;
   });
@@ -63,7 +76,12 @@ export async function relayAll(store: Store, queue: QueueDriver, retry?: RetryPo
  * Re-adds rows that were enqueued long ago but are neither delivered nor dead: their job may have been lost (a Redis
  * flushed or failed over without persistence). Adding is idempotent by job id, so a job still in the queue is untouched.
  */
-export async function sweepStale(store: Store, queue: QueueDriver, olderThanMs: number, retry: RetryPolicy = DEFAULT_RETRY): Promise<number> {
+export async function sweepStale(
+  store: Store,
+  queue: QueueDriver,
+  olderThanMs: number,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<number> {
   const before = new Date(Date.now() - olderThanMs).toISOString();
   const rows = await store.db
     .selectFrom('outbox')
@@ -78,7 +96,11 @@ export async function sweepStale(store: Store, queue: QueueDriver, olderThanMs: 
     rows.map((r) => ({
       name: r.kind,
       data: { tenantId: r.tenant_id, outboxId: r.outbox_id },
-      opts: { jobId: jobIdOf(r.outbox_id, r.replays), attempts: retry.attempts, backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs } },
+      opts: {
+        jobId: jobIdOf(r.outbox_id, r.replays),
+        attempts: retry.attempts,
+        backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs },
+      },
     })),
   );
   return results.filter((r) => r.added).length;
@@ -92,7 +114,12 @@ export interface WriteBackWorkerOptions {
 }
 
 /** Consumes write-back jobs: delivers each to its source, parks what keeps failing as a dead letter. */
-export async function startWriteBackWorker(store: Store, queue: QueueDriver, resolve: TargetResolver, opts: WriteBackWorkerOptions = {}) {
+export async function startWriteBackWorker(
+  store: Store,
+  queue: QueueDriver,
+  resolve: TargetResolver,
+  opts: WriteBackWorkerOptions = {},
+) {
   return queue.consume<WriteBackJob>(
     WRITEBACK_QUEUE,
     async (job) => {

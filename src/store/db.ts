@@ -52,7 +52,10 @@ const PARSERS: Record<number, (v: string) => unknown> = {
 export async function openStore(url: string | undefined = process.env.DATABASE_URL): Promise<Store> {
   if (url && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
   if (!url || url.startsWith('pglite:')) return openPglite(url ? url.slice('pglite:'.length) : 'memory');
-  throw new IntegrationError(`unsupported database URL "${url.replace(/:[^:@/]*@/, ':***@')}"; expected postgres://… or pglite:<dir>`, 'DATABASE_URL');
+  throw new IntegrationError(
+    `unsupported database URL "${url.replace(/:[^:@/]*@/, ':***@')}"; expected postgres://… or pglite:<dir>`,
+    'DATABASE_URL',
+  );
 }
 
 async function openPostgres(url: string): Promise<Store> {
@@ -126,7 +129,13 @@ async function openPglite(dir: string): Promise<Store> {
     });
   const store = makeStore(db, 'pglite', rawTransaction);
   const close = store.close;
-  return { ...store, close: async () => { await close(); if (!pglite.closed) await pglite.close(); } };
+  return {
+    ...store,
+    close: async () => {
+      await close();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
 }
 
 function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: Store['rawTransaction']): Store {
@@ -149,7 +158,9 @@ function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: S
 /** Prints each statement's duration to stderr (set CLEARHUB_SQL_TRACE=1): for tuning bulk paths. */
 function traced(s: RawSession): RawSession {
   const log = (t0: bigint, what: string) =>
-    process.stderr.write(`sql ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)}ms ${what.replace(/\s+/g, ' ').slice(0, 70)}\n`);
+    process.stderr.write(
+      `sql ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(1)}ms ${what.replace(/\s+/g, ' ').slice(0, 70)}\n`,
+    );
   return {
     async query(text, params) {
       const t0 = process.hrtime.bigint();

@@ -3,11 +3,21 @@ import type { DomainEvent } from '../domain/events';
 import type { Database } from './schema';
 
 /** Appends events in the caller's transaction, so the log and the change it records commit together. */
-export async function appendEvents(db: Kysely<Database> | Transaction<Database>, events: readonly DomainEvent[]): Promise<void> {
+export async function appendEvents(
+  db: Kysely<Database> | Transaction<Database>,
+  events: readonly DomainEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   await db
     .insertInto('events')
-    .values(events.map((e) => ({ tenant_id: e.tenantId, type: e.type, subject: e.subject, payload: JSON.stringify(e.payload) })))
+    .values(
+      events.map((e) => ({
+        tenant_id: e.tenantId,
+        type: e.type,
+        subject: e.subject,
+        payload: JSON.stringify(e.payload),
+      })),
+    )
     .execute();
 }
 

@@ -107,7 +107,12 @@ function itemCsv(items: readonly IngestItem[], debtorIds: IngestCache): Iterable
   );
 }
 
-function newItemCsv(tenantId: string, source: string, items: readonly IngestItem[], debtorIds: IngestCache): Iterable<string> {
+function newItemCsv(
+  tenantId: string,
+  source: string,
+  items: readonly IngestItem[],
+  debtorIds: IngestCache,
+): Iterable<string> {
   const head = `${csvField(tenantId)},${csvField(source)},`;
   return chunked(
     items,
@@ -115,7 +120,6 @@ function newItemCsv(tenantId: string, source: string, items: readonly IngestItem
       `${head}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
   );
 }
-
 
 /**
  * Upserts one batch of mapped records set-based: COPY into transaction-local staging tables, then one merge
@@ -128,11 +132,16 @@ function newItemCsv(tenantId: string, source: string, items: readonly IngestItem
  * and a payment the source booked itself reduces what we dun.
  */
 export async function ingestBatch(store: Store, batch: IngestBatch): Promise<IngestResult> {
-  if (batch.items.length === 0 && batch.debtors.length === 0) return { inserted: 0, updated: 0, unchanged: 0, debtorsCreated: 0 };
+  if (batch.items.length === 0 && batch.debtors.length === 0)
+    return { inserted: 0, updated: 0, unchanged: 0, debtorsCreated: 0 };
   return store.rawTransaction((s) => ingestInSession(s, batch));
 }
 
-export async function ingestInSession(s: RawSession, batch: IngestBatch, cache: IngestCache = new Map() as IngestCache): Promise<IngestResult> {
+export async function ingestInSession(
+  s: RawSession,
+  batch: IngestBatch,
+  cache: IngestCache = new Map() as IngestCache,
+): Promise<IngestResult> {
   const { tenantId, source } = batch;
   const debtors = new Map<string, IngestDebtor>();
   for (const d of batch.debtors) debtors.set(d.externalId, d);
@@ -145,7 +154,13 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch, cache: 
   if (batch.items.length === 0) return { inserted: 0, updated: 0, unchanged: 0, debtorsCreated };
 
   // Customers of items whose debtor record did not change in this sync still need their id.
-  await resolveLinks(s, tenantId, source, batch.items.map((i) => i.externalId), cache);
+  await resolveLinks(
+    s,
+    tenantId,
+    source,
+    batch.items.map((i) => i.externalId),
+    cache,
+  );
   const existing = await existingKeys(s, tenantId, source, batch.items, cache);
   const fresh: IngestItem[] = [];
   const known: IngestItem[] = [];
@@ -163,11 +178,10 @@ export async function ingestInSession(s: RawSession, batch: IngestBatch, cache: 
       if (i.sourceKey < first) first = i.sourceKey;
       if (i.sourceKey > last) last = i.sourceKey;
     }
-    await s.query(`INSERT INTO events (tenant_id, type, subject, payload) VALUES ($1, 'items.imported', $2, $3::text::jsonb)`, [
-      tenantId,
-      `source:${source}`,
-      JSON.stringify({ source, count: fresh.length, firstKey: first, lastKey: last }),
-    ]);
+    await s.query(
+      `INSERT INTO events (tenant_id, type, subject, payload) VALUES ($1, 'items.imported', $2, $3::text::jsonb)`,
+      [tenantId, `source:${source}`, JSON.stringify({ source, count: fresh.length, firstKey: first, lastKey: last })],
+    );
   }
 
   // Known items: staged, and only those that changed get a new version and an `item.updated` event.
@@ -227,7 +241,13 @@ export interface IngestCache extends Map<string, string> {
   firstImport?: { keys: Set<string> } | null;
 }
 
-async function existingKeys(s: RawSession, tenantId: string, source: string, items: readonly IngestItem[], cache: IngestCache): Promise<Set<string>> {
+async function existingKeys(
+  s: RawSession,
+  tenantId: string,
+  source: string,
+  items: readonly IngestItem[],
+  cache: IngestCache,
+): Promise<Set<string>> {
   if (cache.firstImport === undefined) {
     const any = await s.query('SELECT 1 FROM items WHERE tenant_id = $1 AND source = $2 LIMIT 1', [tenantId, source]);
     cache.firstImport = any.rows.length === 0 ? { keys: new Set() } : null;
@@ -246,7 +266,13 @@ async function existingKeys(s: RawSession, tenantId: string, source: string, ite
 }
 
 /** Fills `cache` with the debtor ids of those customer numbers that already have a link for this source. */
-async function resolveLinks(s: RawSession, tenantId: string, source: string, externalIds: Iterable<string>, cache: IngestCache): Promise<void> {
+async function resolveLinks(
+  s: RawSession,
+  tenantId: string,
+  source: string,
+  externalIds: Iterable<string>,
+  cache: IngestCache,
+): Promise<void> {
   const unknown = [...new Set(externalIds)].filter((e) => !cache.has(e));
   if (unknown.length === 0) return;
   const rows = await s.query<{ external_id: string; debtor_id: string }>(
@@ -262,7 +288,12 @@ async function resolveLinks(s: RawSession, tenantId: string, source: string, ext
  * gets a new debtor; new links and new debtors are written with COPY, and only known debtors whose data changed are
  * updated. Returns how many debtors were created.
  */
-async function upsertDebtors(s: RawSession, batch: IngestBatch, debtors: Map<string, IngestDebtor>, cache: IngestCache): Promise<number> {
+async function upsertDebtors(
+  s: RawSession,
+  batch: IngestBatch,
+  debtors: Map<string, IngestDebtor>,
+  cache: IngestCache,
+): Promise<number> {
   if (debtors.size === 0) return 0;
   const { tenantId, source } = batch;
   await resolveLinks(s, tenantId, source, debtors.keys(), cache);
@@ -322,7 +353,11 @@ async function upsertDebtors(s: RawSession, batch: IngestBatch, debtors: Map<str
     await s.query(`CREATE TEMP TABLE IF NOT EXISTS stg_debtors (
         debtor_id text, name text, type text, email text, phone text, language text, country text, tags jsonb
       ) ON COMMIT DELETE ROWS`);
-    await s.copyIn('stg_debtors', ['debtor_id', ...DEBTOR_COLS.slice(1)], chunked(known, (d) => `${cache.get(d.externalId)},${debtorLine(d)}`));
+    await s.copyIn(
+      'stg_debtors',
+      ['debtor_id', ...DEBTOR_COLS.slice(1)],
+      chunked(known, (d) => `${cache.get(d.externalId)},${debtorLine(d)}`),
+    );
     await s.query(
       `UPDATE debtors AS d SET
          name = s.name, type = s.type, email = s.email, phone = s.phone, language = s.language, country = s.country,

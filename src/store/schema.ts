@@ -1,7 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** Timestamps are read as ISO strings on both dialects (see db.ts type parsers). */
-type Timestamp = ColumnType<string, string | undefined, string>;
+// Timestamps are read as ISO strings and dates as YYYY-MM-DD on both dialects (see the type parsers in db.ts).
 type Json<T> = ColumnType<T, string, string>;
 
 export interface TenantsTable {

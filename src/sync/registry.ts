@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { CsvConnector } from '../../connectors/csv/connector';
 import { parseCsvConnectorConfig } from '../../connectors/csv/config';
+import { CsvConnector } from '../../connectors/csv/connector';
 import type { SourceConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
 import { compileMapping } from '../mapping/compile';
@@ -25,7 +25,10 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
     case 'sap-soap':
     case 'soap':
     case 'push':
-      throw new IntegrationError(`source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`, 'sources.kind');
+      throw new IntegrationError(
+        `source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`,
+        'sources.kind',
+      );
     default: {
       const never: never = src.kind;
       throw new IntegrationError(`unknown source kind ${String(never)}`, 'sources.kind');

@@ -56,7 +56,15 @@ interface Reject {
  * While the database merges one batch, the next one is already being read.
  */
 export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncResult> {
-  const total: SyncResult = { records: 0, inserted: 0, updated: 0, unchanged: 0, skipped: 0, quarantined: 0, debtorsCreated: 0 };
+  const total: SyncResult = {
+    records: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    quarantined: 0,
+    debtorsCreated: 0,
+  };
   // Debtors repeat across batches (one customer, many invoices): stage each version of a debtor once per sync.
   const seenDebtors = new Map<string, string>();
   const debtorIds: IngestCache = new Map() as IngestCache;
@@ -66,7 +74,15 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       const { debtors: mapped, items, rejects, skipped } = mapBatch(batch, opts.map);
       const debtors: IngestDebtor[] = [];
       for (const d of mapped) {
-        const fp = JSON.stringify([d.name, d.type, d.email ?? null, d.phone ?? null, d.language, d.country ?? null, d.tags]);
+        const fp = JSON.stringify([
+          d.name,
+          d.type,
+          d.email ?? null,
+          d.phone ?? null,
+          d.language,
+          d.country ?? null,
+          d.tags,
+        ]);
         if (seenDebtors.get(d.externalId) === fp) continue;
         seenDebtors.set(d.externalId, fp);
         debtors.push(d);
@@ -83,7 +99,11 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
     next = it.next();
     next.catch(() => undefined); // the rejection is handled when it is awaited
     const res = await store.rawTransaction(async (s) => {
-      const ing = await ingestInSession(s, { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items }, debtorIds);
+      const ing = await ingestInSession(
+        s,
+        { tenantId: opts.tenantId, source: opts.source, debtorMatch: opts.debtorMatch, debtors, items },
+        debtorIds,
+      );
       const quarantined = await quarantine(s, opts.tenantId, opts.source, rejects);
       if (batch.checkpoint !== undefined) {
         await s.query(
@@ -141,7 +161,11 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
     if (prev !== undefined) {
       // The same key twice in one delivery: the source contradicts itself. Keep neither silently: quarantine the
       // later record with the line of the first, so an integrator can see both.
-      rejects.push({ rec, reason: `duplicate key ${m.item.sourceKey}: already read earlier in this delivery`, field: 'sourceKey' });
+      rejects.push({
+        rec,
+        reason: `duplicate key ${m.item.sourceKey}: already read earlier in this delivery`,
+        field: 'sourceKey',
+      });
       continue;
     }
     index.set(m.item.sourceKey, items.length);
@@ -151,15 +175,31 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
   return { debtors, items, rejects, skipped };
 }
 
-async function quarantine(s: RawSession, tenantId: string, source: string, rejects: readonly Reject[]): Promise<number> {
+async function quarantine(
+  s: RawSession,
+  tenantId: string,
+  source: string,
+  rejects: readonly Reject[],
+): Promise<number> {
   let count = 0;
   for (let start = 0; start < rejects.length; start += 500) {
     const chunk = rejects.slice(start, start + 500);
     const params: unknown[] = [];
     const values = chunk.map((q, i) => {
       // The fingerprint only de-duplicates the quarantine (the same bad record seen again is one entry).
-      const fp = createHash('sha256').update(`${JSON.stringify(q.rec.record)}|${q.reason}`).digest('hex');
-      params.push(tenantId, source, fp, q.rec.file ?? null, q.rec.line ?? null, q.field ?? null, q.reason, JSON.stringify(q.rec.record));
+      const fp = createHash('sha256')
+        .update(`${JSON.stringify(q.rec.record)}|${q.reason}`)
+        .digest('hex');
+      params.push(
+        tenantId,
+        source,
+        fp,
+        q.rec.file ?? null,
+        q.rec.line ?? null,
+        q.field ?? null,
+        q.reason,
+        JSON.stringify(q.rec.record),
+      );
       const b = i * 8;
       return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::int, $${b + 6}, $${b + 7}, $${b + 8}::text::jsonb)`;
     });
@@ -193,8 +233,17 @@ export interface QuarantineRow {
   firstSeenAt: string;
 }
 
-export async function listQuarantine(store: Store, tenantId: string, source?: string, limit = 1000): Promise<QuarantineRow[]> {
-  let q = store.db.selectFrom('quarantine').selectAll().where('tenant_id', '=', tenantId).where('resolved_at', 'is', null);
+export async function listQuarantine(
+  store: Store,
+  tenantId: string,
+  source?: string,
+  limit = 1000,
+): Promise<QuarantineRow[]> {
+  let q = store.db
+    .selectFrom('quarantine')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('resolved_at', 'is', null);
   if (source) q = q.where('source', '=', source);
   const rows = await q.orderBy('quarantine_id').limit(limit).execute();
   return rows.map((r) => ({

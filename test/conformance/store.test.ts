@@ -26,7 +26,14 @@ function batch(items: IngestItem[], over: Partial<IngestBatch> = {}): IngestBatc
     tenantId: 'acme',
     source: 'billing',
     debtorMatch: 'externalId',
-    debtors: ids.map((id) => ({ externalId: id, name: `Kunde ${id}, "Müller" & Söhne`, type: 'B2C', email: `${id.toLowerCase()}@example.org`, language: 'de', tags: ['new'] })),
+    debtors: ids.map((id) => ({
+      externalId: id,
+      name: `Kunde ${id}, "Müller" & Söhne`,
+      type: 'B2C',
+      email: `${id.toLowerCase()}@example.org`,
+      language: 'de',
+      tags: ['new'],
+    })),
     items,
     ...over,
   };
@@ -51,39 +58,76 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     const first = await ingestBatch(store, batch(items));
     expect(first).toMatchObject({ inserted: 50, updated: 0, unchanged: 0, debtorsCreated: 3 });
 
-    const before = await store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
-    const eventsBefore = await store.db.selectFrom('events').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await store.db
+      .selectFrom('items')
+      .select(['item_id', 'version', 'updated_at'])
+      .orderBy('item_id')
+      .execute();
+    const eventsBefore = await store.db
+      .selectFrom('events')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
 
     const second = await ingestBatch(store, batch(items));
     expect(second).toMatchObject({ inserted: 0, updated: 0, unchanged: 50, debtorsCreated: 0 });
-    const after = await store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
+    const after = await store.db
+      .selectFrom('items')
+      .select(['item_id', 'version', 'updated_at'])
+      .orderBy('item_id')
+      .execute();
     expect(after).toEqual(before);
-    const eventsAfter = await store.db.selectFrom('events').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const eventsAfter = await store.db
+      .selectFrom('events')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(eventsAfter.n)).toBe(Number(eventsBefore.n));
     expect(await store.db.selectFrom('debtors').select('debtor_id').execute()).toHaveLength(3);
   });
 
   test('values come back with the same JavaScript types on both dialects', async () => {
-    const row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-7').executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('items')
+      .selectAll()
+      .where('source_key', '=', 'INV-7')
+      .executeTakeFirstOrThrow();
     expect(row.amount_minor).toBe(10_007);
     expect(typeof row.amount_minor).toBe('number');
     expect(row.due_date).toBe('2026-10-15');
     expect(row.document_date).toBe('2026-10-01');
     expect(row.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    const debtor = await store.db.selectFrom('debtors').selectAll().where('debtor_id', '=', row.debtor_id).executeTakeFirstOrThrow();
+    const debtor = await store.db
+      .selectFrom('debtors')
+      .selectAll()
+      .where('debtor_id', '=', row.debtor_id)
+      .executeTakeFirstOrThrow();
     expect(debtor.tags).toEqual(['new']);
     expect(debtor.name).toBe('Kunde C1, "Müller" & Söhne');
   });
 
   test('a changed record is an update with a new version and an event', async () => {
     await ingestBatch(store, batch([item(7, { dueDate: '2026-10-20' })]));
-    const row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-7').executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('items')
+      .selectAll()
+      .where('source_key', '=', 'INV-7')
+      .executeTakeFirstOrThrow();
     expect(row.version).toBe(2);
     expect(row.due_date).toBe('2026-10-20');
-    const ev = await store.db.selectFrom('events').selectAll().where('subject', '=', `item:${row.item_id}`).orderBy('event_id').execute();
+    const ev = await store.db
+      .selectFrom('events')
+      .selectAll()
+      .where('subject', '=', `item:${row.item_id}`)
+      .orderBy('event_id')
+      .execute();
     expect(ev.map((e) => e.type)).toEqual(['item.updated']);
     expect(ev[0]!.payload).toMatchObject({ version: 2, sourceKey: 'INV-7' });
-    const imports = await store.db.selectFrom('events').selectAll().where('type', '=', 'items.imported').where('tenant_id', '=', 'acme').orderBy('event_id').execute();
+    const imports = await store.db
+      .selectFrom('events')
+      .selectAll()
+      .where('type', '=', 'items.imported')
+      .where('tenant_id', '=', 'acme')
+      .orderBy('event_id')
+      .execute();
     expect(imports[0]!.payload).toMatchObject({ source: 'billing', count: 50, firstKey: 'INV-0', lastKey: 'INV-9' });
   });
 
@@ -91,7 +135,11 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     await store.db.updateTable('items').set({ open_minor: 4_000 }).where('source_key', '=', 'INV-8').execute();
     // Source reports a partial payment of 1,000 that it booked itself: our open amount drops by the same.
     await ingestBatch(store, batch([item(8, { openMinor: 10_008 - 1_000 })]));
-    let row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-8').executeTakeFirstOrThrow();
+    let row = await store.db
+      .selectFrom('items')
+      .selectAll()
+      .where('source_key', '=', 'INV-8')
+      .executeTakeFirstOrThrow();
     expect(row.open_minor).toBe(3_000);
     expect(row.status).toBe('open');
     // Source reports it cleared: closed.
@@ -118,19 +166,29 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
   });
 
   test('the event log is append-only', async () => {
-    await appendEvents(store.db, [{ tenantId: 'acme', type: 'writeback.replayed', subject: 'outbox:x', payload: { outboxId: 'x' } }]);
+    await appendEvents(store.db, [
+      { tenantId: 'acme', type: 'writeback.replayed', subject: 'outbox:x', payload: { outboxId: 'x' } },
+    ]);
     await expect(sql`UPDATE events SET type = 'tampered'`.execute(store.db)).rejects.toThrow(/append-only/);
     await expect(sql`DELETE FROM events`.execute(store.db)).rejects.toThrow(/append-only/);
-    const ev = await store.db.selectFrom('events').selectAll().where('subject', '=', 'outbox:x').executeTakeFirstOrThrow();
+    const ev = await store.db
+      .selectFrom('events')
+      .selectAll()
+      .where('subject', '=', 'outbox:x')
+      .executeTakeFirstOrThrow();
     expect(ev.payload).toEqual({ outboxId: 'x' });
   });
 
   test('a failing batch leaves nothing behind', async () => {
-    const before = await store.db.selectFrom('items').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    await expect(
-      ingestBatch(store, batch([item(5000), item(5001, { amountMinor: Number.NaN })])),
-    ).rejects.toThrow();
-    const after = await store.db.selectFrom('items').select((e) => e.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await store.db
+      .selectFrom('items')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    await expect(ingestBatch(store, batch([item(5000), item(5001, { amountMinor: Number.NaN })]))).rejects.toThrow();
+    const after = await store.db
+      .selectFrom('items')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 });
@@ -144,14 +202,37 @@ describe.each(STORE_FACTORIES)('debtor unification by e-mail on $name', (factory
   afterAll(async () => dispose());
 
   test('customers of two sources with one e-mail are one debtor; another e-mail is another debtor', async () => {
-    const d = (externalId: string, email: string) => ({ externalId, name: externalId, type: 'B2C' as const, email, language: 'de', tags: [] });
+    const d = (externalId: string, email: string) => ({
+      externalId,
+      name: externalId,
+      type: 'B2C' as const,
+      email,
+      language: 'de',
+      tags: [],
+    });
     const i = (n: number, externalId: string) => item(n, { externalId, sourceKey: `K${n}` });
-    await ingestBatch(store, { tenantId: 't', source: 'shop', debtorMatch: 'email', debtors: [d('S1', 'Eva@Example.org'), d('S2', 'max@example.org')], items: [i(1, 'S1'), i(2, 'S2')] });
-    await ingestBatch(store, { tenantId: 't', source: 'billing', debtorMatch: 'email', debtors: [d('B9', 'eva@example.org'), d('B8', 'other@example.org'), d('B7', 'other@example.org')], items: [i(3, 'B9'), i(4, 'B8'), i(5, 'B7')] });
-    const owner = async (key: string) => (await store.db.selectFrom('items').select('debtor_id').where('source_key', '=', key).executeTakeFirstOrThrow()).debtor_id;
+    await ingestBatch(store, {
+      tenantId: 't',
+      source: 'shop',
+      debtorMatch: 'email',
+      debtors: [d('S1', 'Eva@Example.org'), d('S2', 'max@example.org')],
+      items: [i(1, 'S1'), i(2, 'S2')],
+    });
+    await ingestBatch(store, {
+      tenantId: 't',
+      source: 'billing',
+      debtorMatch: 'email',
+      debtors: [d('B9', 'eva@example.org'), d('B8', 'other@example.org'), d('B7', 'other@example.org')],
+      items: [i(3, 'B9'), i(4, 'B8'), i(5, 'B7')],
+    });
+    const owner = async (key: string) =>
+      (await store.db.selectFrom('items').select('debtor_id').where('source_key', '=', key).executeTakeFirstOrThrow())
+        .debtor_id;
     expect(await owner('K3')).toBe(await owner('K1'));
     expect(await owner('K2')).not.toBe(await owner('K1'));
     expect(await owner('K5')).toBe(await owner('K4'));
-    expect(await store.db.selectFrom('debtors').select('debtor_id').where('tenant_id', '=', 't').execute()).toHaveLength(3);
+    expect(
+      await store.db.selectFrom('debtors').select('debtor_id').where('tenant_id', '=', 't').execute(),
+    ).toHaveLength(3);
   });
 });

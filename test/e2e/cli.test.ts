@@ -24,7 +24,20 @@ describe('the clearhub command on the embedded defaults', () => {
   const outbound = join(home, 'data', 'acme', 'billing', 'out');
 
   test('init writes a complete tenant from the golden profile', () => {
-    const r = clearhub(home, 'init', '--profile', 'telco-de', '--tenant', 'acme', '--name', 'ACME Mobile', '--country', 'DE', '--currency', 'EUR');
+    const r = clearhub(
+      home,
+      'init',
+      '--profile',
+      'telco-de',
+      '--tenant',
+      'acme',
+      '--name',
+      'ACME Mobile',
+      '--country',
+      'DE',
+      '--currency',
+      'EUR',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const text = readFileSync(tenantFile, 'utf8');
@@ -80,7 +93,10 @@ describe('the clearhub command on the embedded defaults', () => {
     writeFileSync(outbound, 'not a folder');
     const w1 = clearhub(home, 'worker', '--once');
     expect(w1.code).toBe(0);
-    const dead = json(clearhub(home, 'outbox', 'list', '--status', 'dead', '--json').out) as { outboxId: string; lastError: string }[];
+    const dead = json(clearhub(home, 'outbox', 'list', '--status', 'dead', '--json').out) as {
+      outboxId: string;
+      lastError: string;
+    }[];
     expect(dead).toHaveLength(3); // one dunning level per item
     expect(dead[0]!.lastError).toMatch(/not a directory/);
 
@@ -98,18 +114,26 @@ describe('the clearhub command on the embedded defaults', () => {
   test('demo runs the whole loop and reports what it did', () => {
     const dir = join(home, 'demo');
     mkdirSync(dir);
-    const r = spawnSync(process.execPath, [BIN, 'demo', '--json', '--items', '1200', '--debtors', '240', '--dir', dir], {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
-      timeout: 180_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'demo', '--json', '--items', '1200', '--debtors', '240', '--dir', dir],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+        timeout: 180_000,
+      },
+    );
     expect(r.status).toBe(0);
     const s = json(r.stdout);
-    for (const k of ['items', 'debtors', 'quarantined', 'notices', 'payments', 'writeBacksDelivered', 'seconds']) expect(s[k]).toBeGreaterThan(0);
+    for (const k of ['items', 'debtors', 'quarantined', 'notices', 'payments', 'writeBacksDelivered', 'seconds'])
+      expect(s[k]).toBeGreaterThan(0);
     expect(s.debtors).toBe(240);
     expect(readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).toHaveLength(s.emailsSent);
     expect(readdirSync(join(dir, 'data', 'demo-telco', 'billing', 'out'))).toHaveLength(s.writeBacksDelivered);
-    const q = spawnSync(process.execPath, [BIN, "--home", dir, "quarantine", "list", "--json"], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", DATABASE_URL: "", REDIS_URL: "" } });
+    const q = spawnSync(process.execPath, [BIN, '--home', dir, 'quarantine', 'list', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+    });
     expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
   });

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { startSmtpSink, type SmtpSink } from '../../src/channels/smtp-sink';
+import { type SmtpSink, startSmtpSink } from '../../src/channels/smtp-sink';
 import { recordPayment } from '../../src/gateway/payments';
 import { countOutbox } from '../../src/routing/outbox';
 import { relayAll, startWriteBackWorker } from '../../src/routing/relay';
@@ -9,8 +10,6 @@ import { Runtime } from '../../src/runtime';
 import { listQuarantine } from '../../src/sync/sync';
 import { freshPostgres } from '../helpers/stores';
 import { HEADER, makeHome } from '../helpers/tenant';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const AS_OF = '2026-11-20';
 
@@ -66,7 +65,11 @@ describe.each([
     expect(res.billing).toMatchObject({ records: 9, inserted: 5, quarantined: 4 });
     const q = await listQuarantine(rt.store, env.tenant);
     const byLine = Object.fromEntries(q.map((r) => [r.line, r]));
-    expect(Object.keys(byLine).map(Number).sort((a, b) => a - b)).toEqual([7, 8, 9, 10]);
+    expect(
+      Object.keys(byLine)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([7, 8, 9, 10]);
     expect(byLine[7]!.reason).toMatch(/2026-13-01/);
     expect(byLine[8]!.reason).toMatch(/12\.3\.4/);
     expect(byLine[9]!.reason).toMatch(/document_no|sourceKey|key/i);
@@ -75,10 +78,18 @@ describe.each([
   });
 
   test('a second sync of the same file changes nothing', async () => {
-    const before = await rt.store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
+    const before = await rt.store.db
+      .selectFrom('items')
+      .select(['item_id', 'version', 'updated_at'])
+      .orderBy('item_id')
+      .execute();
     const res = await rt.sync(env.tenant);
     expect(res.billing).toMatchObject({ inserted: 0, updated: 0, quarantined: 0 });
-    const after = await rt.store.db.selectFrom('items').select(['item_id', 'version', 'updated_at']).orderBy('item_id').execute();
+    const after = await rt.store.db
+      .selectFrom('items')
+      .select(['item_id', 'version', 'updated_at'])
+      .orderBy('item_id')
+      .execute();
     expect(after).toEqual(before);
     expect(await listQuarantine(rt.store, env.tenant)).toHaveLength(4);
   });
@@ -105,7 +116,11 @@ describe.each([
   });
 
   test('a counter payment is allocated oldest first and each touched item gets exactly one confirmation in the source', async () => {
-    const anna = await rt.store.db.selectFrom('debtor_links').select('debtor_id').where('external_id', '=', 'C100').executeTakeFirstOrThrow();
+    const anna = await rt.store.db
+      .selectFrom('debtor_links')
+      .select('debtor_id')
+      .where('external_id', '=', 'C100')
+      .executeTakeFirstOrThrow();
     // Drain the dunning-level write-backs first, so only the payment's write-backs are counted below.
     const consumer = await startWriteBackWorker(rt.store, rt.queue, rt.resolveTarget, { concurrency: 2 });
     const deliverAll = async () => {
@@ -120,15 +135,36 @@ describe.each([
     await deliverAll();
     const before = new Set(readdirSync(env.outbound));
 
-    const res = await recordPayment(rt.store, { tenantId: env.tenant, idempotencyKey: 'till-7-receipt-1', debtorId: anna.debtor_id, amountMinor: 150_00, currency: 'EUR', method: 'cash' });
+    const res = await recordPayment(rt.store, {
+      tenantId: env.tenant,
+      idempotencyKey: 'till-7-receipt-1',
+      debtorId: anna.debtor_id,
+      amountMinor: 150_00,
+      currency: 'EUR',
+      method: 'cash',
+    });
     expect(res.allocations.map((a) => [a.documentNumber, a.amountMinor, a.cleared])).toEqual([
       ['INV-1', 119_00, true],
       ['INV-2', 31_00, false],
     ]);
-    const replay = await recordPayment(rt.store, { tenantId: env.tenant, idempotencyKey: 'till-7-receipt-1', debtorId: anna.debtor_id, amountMinor: 150_00, currency: 'EUR', method: 'cash' });
+    const replay = await recordPayment(rt.store, {
+      tenantId: env.tenant,
+      idempotencyKey: 'till-7-receipt-1',
+      debtorId: anna.debtor_id,
+      amountMinor: 150_00,
+      currency: 'EUR',
+      method: 'cash',
+    });
     expect(replay.replayed).toBe(true);
     await expect(
-      recordPayment(rt.store, { tenantId: env.tenant, idempotencyKey: 'till-7-receipt-1', debtorId: anna.debtor_id, amountMinor: 151_00, currency: 'EUR', method: 'cash' }),
+      recordPayment(rt.store, {
+        tenantId: env.tenant,
+        idempotencyKey: 'till-7-receipt-1',
+        debtorId: anna.debtor_id,
+        amountMinor: 151_00,
+        currency: 'EUR',
+        method: 'cash',
+      }),
     ).rejects.toThrow(/different payment/);
 
     const counts = await deliverAll();
@@ -142,7 +178,11 @@ describe.each([
     expect(bodies).toMatch(/INV-2/);
     expect(bodies).toMatch(/31\.00/);
 
-    const inv2 = await rt.store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-2').executeTakeFirstOrThrow();
+    const inv2 = await rt.store.db
+      .selectFrom('items')
+      .selectAll()
+      .where('source_key', '=', 'INV-2')
+      .executeTakeFirstOrThrow();
     expect(inv2.open_minor).toBe(28_90);
     expect(inv2.status).toBe('open');
   });

@@ -19,7 +19,11 @@ function startWorker(home: string, env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 90_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -51,18 +55,32 @@ describe('write-backs are delivered exactly once by worker processes on PostgreS
     env = makeHome({ smtpPort: 1 });
     const rows = [HEADER];
     for (let i = 0; i < N; i++) {
-      rows.push(`C${100000 + i},Kunde ${i},B2C,k${i}@example.org,,de,DE,INV-${String(i).padStart(6, '0')},SIM-${i},2026-10-01,2026-11-01,EUR,10.00,10.00,0,`);
+      rows.push(
+        `C${100000 + i},Kunde ${i},B2C,k${i}@example.org,,de,DE,INV-${String(i).padStart(6, '0')},SIM-${i},2026-10-01,2026-11-01,EUR,10.00,10.00,0,`,
+      );
     }
     writeFileSync(join(env.inbound, 'export.csv'), rows.join('\n'));
     const db = await freshPostgres();
     drop = db.drop;
     const prefix = `clearhub-test-${Math.random().toString(36).slice(2)}`;
-    childEnv = { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', CLEARHUB_QUEUE_PREFIX: prefix, CLEARHUB_QUEUE_LOCK_MS: '1500' };
+    childEnv = {
+      DATABASE_URL: db.url,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CLEARHUB_QUEUE_PREFIX: prefix,
+      CLEARHUB_QUEUE_LOCK_MS: '1500',
+    };
     rt = await Runtime.open({ home: env.home, databaseUrl: db.url, redisUrl: '' });
     await rt.sync(env.tenant);
     const links = await rt.store.db.selectFrom('debtor_links').select('debtor_id').execute();
     for (const [i, l] of links.entries()) {
-      await recordPayment(rt.store, { tenantId: env.tenant, idempotencyKey: `till-${i}`, debtorId: l.debtor_id, amountMinor: 10_00, currency: 'EUR', method: 'cash' });
+      await recordPayment(rt.store, {
+        tenantId: env.tenant,
+        idempotencyKey: `till-${i}`,
+        debtorId: l.debtor_id,
+        amountMinor: 10_00,
+        currency: 'EUR',
+        method: 'cash',
+      });
     }
     expect((await countOutbox(rt.store.db)).pending).toBe(N);
   });

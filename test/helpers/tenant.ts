@@ -5,10 +5,22 @@ import { parseDocument } from 'yaml';
 import { initTenant } from '../../src/config/init';
 
 /** A fresh installation directory with one tenant from a golden profile, its e-mail pointed at a local sink. */
-export function makeHome(opts: { tenant?: string; profile?: string; smtpPort: number; writeBackAttempts?: number }): { home: string; tenant: string; inbound: string; outbound: string } {
+export function makeHome(opts: { tenant?: string; profile?: string; smtpPort: number; writeBackAttempts?: number }): {
+  home: string;
+  tenant: string;
+  inbound: string;
+  outbound: string;
+} {
   const home = mkdtempSync(join(tmpdir(), 'clearhub-home-'));
   const tenant = opts.tenant ?? 'acme';
-  const file = initTenant({ profile: opts.profile ?? 'telco-de', tenant, name: 'ACME Mobile', country: 'DE', currency: 'EUR', home });
+  const file = initTenant({
+    profile: opts.profile ?? 'telco-de',
+    tenant,
+    name: 'ACME Mobile',
+    country: 'DE',
+    currency: 'EUR',
+    home,
+  });
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['channels', 'email', 'smtp', 'host'], '127.0.0.1');
   doc.setIn(['channels', 'email', 'smtp', 'port'], opts.smtpPort);

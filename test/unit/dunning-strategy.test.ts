@@ -1,13 +1,43 @@
-import { daysBetween, decideNotice, type DunningStrategy } from '../../src/dunning/strategy';
+import { type DunningStrategy, daysBetween, decideNotice } from '../../src/dunning/strategy';
 
 const strategy: DunningStrategy = {
   name: 'default',
   version: 1,
   minTotalMinor: 500,
   levels: [
-    { level: 1, name: 'reminder', daysPastDue: 3, minDaysSinceLastNotice: 0, minAmountMinor: 0, channel: 'email', template: 'reminder', tone: 'friendly', feeMinor: 0 },
-    { level: 2, name: 'first', daysPastDue: 14, minDaysSinceLastNotice: 7, minAmountMinor: 0, channel: 'email', template: 'first', tone: 'neutral', feeMinor: 0 },
-    { level: 3, name: 'second', daysPastDue: 28, minDaysSinceLastNotice: 7, minAmountMinor: 0, channel: 'email', template: 'second', tone: 'firm', feeMinor: 250 },
+    {
+      level: 1,
+      name: 'reminder',
+      daysPastDue: 3,
+      minDaysSinceLastNotice: 0,
+      minAmountMinor: 0,
+      channel: 'email',
+      template: 'reminder',
+      tone: 'friendly',
+      feeMinor: 0,
+    },
+    {
+      level: 2,
+      name: 'first',
+      daysPastDue: 14,
+      minDaysSinceLastNotice: 7,
+      minAmountMinor: 0,
+      channel: 'email',
+      template: 'first',
+      tone: 'neutral',
+      feeMinor: 0,
+    },
+    {
+      level: 3,
+      name: 'second',
+      daysPastDue: 28,
+      minDaysSinceLastNotice: 7,
+      minAmountMinor: 0,
+      channel: 'email',
+      template: 'second',
+      tone: 'firm',
+      feeMinor: 250,
+    },
   ],
 };
 
@@ -61,5 +91,11 @@ test('one notice lists every due item of the debtor, at the highest level reache
 });
 
 test('a debtor below the minimum total is left alone', () => {
-  expect(decideNotice(strategy, [{ itemId: 'x', dueDate: '2026-10-01', openMinor: 499, dunningLevel: 0, lastDunnedOn: null }], '2026-11-01')).toBeNull();
+  expect(
+    decideNotice(
+      strategy,
+      [{ itemId: 'x', dueDate: '2026-10-01', openMinor: 499, dunningLevel: 0, lastDunnedOn: null }],
+      '2026-11-01',
+    ),
+  ).toBeNull();
 });

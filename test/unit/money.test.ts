@@ -20,12 +20,17 @@ describe('Money', () => {
     expect(parseDecimalToMinor(text, cur)).toBe(minor);
   });
 
-  test.each([['12.345', 'EUR'], ['1.5', 'JPY'], ['1.190,00', 'EUR'], ['abc', 'EUR'], ['', 'EUR'], ['-12.5-', 'EUR'], ['90071992547409.92', 'EUR']])(
-    'rejects %s %s naming the field',
-    (text, cur) => {
-      expect(() => parseDecimalToMinor(text, cur, 'lines.3.amount')).toThrow(/^lines\.3\.amount: /);
-    },
-  );
+  test.each([
+    ['12.345', 'EUR'],
+    ['1.5', 'JPY'],
+    ['1.190,00', 'EUR'],
+    ['abc', 'EUR'],
+    ['', 'EUR'],
+    ['-12.5-', 'EUR'],
+    ['90071992547409.92', 'EUR'],
+  ])('rejects %s %s naming the field', (text, cur) => {
+    expect(() => parseDecimalToMinor(text, cur, 'lines.3.amount')).toThrow(/^lines\.3\.amount: /);
+  });
 
   test('rejects an unknown currency', () => {
     expect(() => money(100, 'XYZ')).toThrow(IntegrationError);

@@ -229,7 +229,21 @@ CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW E
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['events', 'checkpoints', 'quarantine', 'outbox', 'notices', 'dunning_runs', 'allocations', 'payments', 'items', 'debtor_links', 'debtors', 'api_keys', 'tenants']) {
+  for (const t of [
+    'events',
+    'checkpoints',
+    'quarantine',
+    'outbox',
+    'notices',
+    'dunning_runs',
+    'allocations',
+    'payments',
+    'items',
+    'debtor_links',
+    'debtors',
+    'api_keys',
+    'tenants',
+  ]) {
     await sql.raw(`DROP TABLE IF EXISTS ${t} CASCADE`).execute(db);
   }
   await sql.raw('DROP FUNCTION IF EXISTS events_append_only()').execute(db);
