@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { writeSubledgerCsv } from '../src/cli/demo-data';
 import { csvField, openStore } from '../src/store/db';
+import { NEW_ITEM_COLS } from '../src/store/ingest';
 import { createSourceConnector, loadCompiledMapping } from '../src/sync/registry';
 import { syncSource } from '../src/sync/sync';
 
@@ -69,23 +70,8 @@ async function main() {
       }
     }
     copyText.push(buf);
-    const cols = [
-      'tenant_id',
-      'source',
-      'source_key',
-      'debtor_id',
-      'external_id',
-      'document_number',
-      'contract_ref',
-      'currency',
-      'amount_minor',
-      'source_open_minor',
-      'open_minor',
-      'document_date',
-      'due_date',
-      'source_dunning_level',
-      'dunning_level',
-    ];
+    // The columns of the direct COPY path in ingest, less `dunning_block` and `status` (defaults).
+    const cols = NEW_ITEM_COLS.slice(0, -2);
     const c0 = process.hrtime.bigint();
     await store.rawTransaction((s) => s.copyIn('items', cols, copyText));
     const copySeconds = Number(process.hrtime.bigint() - c0) / 1e9;

@@ -1,3 +1,4 @@
+import type { RecordPaymentInput, RecordPaymentResult } from '../gateway/payments';
 /**
  * What the HTTP API calls. The API parses and formats; the services decide. `serve` wires the real implementations
  * (`recordPayment` from gateway/payments.ts); tests may wire others.
@@ -15,28 +16,7 @@ export interface ApiServices {
 export const PAYMENT_METHODS = ['cash', 'card_present', 'bank_transfer', 'cheque', 'other'] as const;
 export type CounterPaymentMethod = (typeof PAYMENT_METHODS)[number];
 
-export interface RecordPaymentRequest {
-  tenantId: string;
-  /** The client's `Idempotency-Key` header: a repeat with the same body returns the first result. */
-  idempotencyKey: string;
-  /** Our debtor id; or `externalId` with `source`. */
-  debtorId?: string;
-  externalId?: string;
-  source?: string;
-  /** Restricts allocation to these items. */
-  itemIds?: string[];
-  amountMinor: number;
-  currency: string;
-  method: CounterPaymentMethod;
-  /** The merchant reference (receipt number). */
-  reference?: string;
-  /** ISO 8601 date-time. */
-  receivedAt?: string;
-}
+/** What the API hands the payment service: the gateway's input with the counter methods the API accepts. */
+export type RecordPaymentRequest = RecordPaymentInput & { method: CounterPaymentMethod };
 
-export interface RecordPaymentOutcome {
-  payment: { paymentId: string; state: string; amountMinor: number; currency: string; allocatedMinor: number };
-  allocations: { itemId: string; documentNumber: string; amountMinor: number; cleared: boolean }[];
-  /** True when the idempotency key was seen before and this is the first result again. */
-  replayed: boolean;
-}
+export type RecordPaymentOutcome = RecordPaymentResult;

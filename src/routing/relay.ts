@@ -13,6 +13,19 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, backoffBaseMs: 1000, backoffMaxMs: 5 * 60_000 };
 
+/** The queue job of an outbox row: its id is the outbox id (plus the replay number), its data the row's address. */
+function jobOf(r: { outbox_id: string; tenant_id: string; kind: string; replays: number }, retry: RetryPolicy) {
+  return {
+    name: r.kind,
+    data: { tenantId: r.tenant_id, outboxId: r.outbox_id },
+    opts: {
+      jobId: jobIdOf(r.outbox_id, r.replays),
+      attempts: retry.attempts,
+      backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs },
+    },
+  };
+}
+
 /**
  * Hands pending outbox rows to the queue, oldest first, with the outbox id as job id. The rows stay locked (SKIP
  * LOCKED, so several relays can run) until they are marked enqueued; if the process dies in between, the rows are
@@ -39,15 +52,7 @@ export async function relayOnce(
     if (rows.length === 0) return 0;
     await queue.addBulk<WriteBackJob>(
       WRITEBACK_QUEUE,
-      rows.map((r) => ({
-        name: r.kind,
-        data: { tenantId: r.tenant_id, outboxId: r.outbox_id },
-        opts: {
-          jobId: jobIdOf(r.outbox_id, r.replays),
-          attempts: retry.attempts,
-          backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs },
-        },
-      })),
+      rows.map((r) => jobOf(r, retry)),
     );
     await trx
       .updateTable('outbox')
@@ -93,15 +98,7 @@ export async function sweepStale(
   if (rows.length === 0) return 0;
   const results = await queue.addBulk<WriteBackJob>(
     WRITEBACK_QUEUE,
-    rows.map((r) => ({
-      name: r.kind,
-      data: { tenantId: r.tenant_id, outboxId: r.outbox_id },
-      opts: {
-        jobId: jobIdOf(r.outbox_id, r.replays),
-        attempts: retry.attempts,
-        backoff: { baseMs: retry.backoffBaseMs, maxMs: retry.backoffMaxMs },
-      },
-    })),
+    rows.map((r) => jobOf(r, retry)),
   );
   return results.filter((r) => r.added).length;
 }

@@ -44,7 +44,8 @@ export interface IngestResult {
   debtorsCreated: number;
 }
 
-const NEW_ITEM_COLS = [
+/** Columns of the direct COPY of new items (the fast path of a first import). */
+export const NEW_ITEM_COLS = [
   'tenant_id',
   'source',
   'source_key',
