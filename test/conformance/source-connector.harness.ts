@@ -25,8 +25,11 @@ export interface SourceHarness {
   /**
    * Makes the simulated system fail (5xx, dropped connection, RFC communication error …) on the `nth` data request
    * from now on (1 = the next one), once. Pulls must be paged so that a failure can hit the middle of a pull.
+   * Omit it for a connector without requests to fail (a folder of files).
    */
-  failOnRequest(nth: number): Promise<void>;
+  failOnRequest?(nth: number): Promise<void>;
+  /** The write-back the connector supports for the idempotency test. @defaultValue 'payment' */
+  writeKind?: 'payment' | 'dunning_level';
   /** The postings/confirmations the simulated system has recorded, as the system sees them. */
   writtenBack(): Promise<{ documentNumber: string; kind: WriteBackCommand['kind']; amountMinor?: number }[]>;
   /** Makes the next write-back time out after the system has applied it (the caller cannot know it succeeded). */
