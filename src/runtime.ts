@@ -165,6 +165,40 @@ export class Runtime {
     return out;
   }
 
+  /** Checks every configured source: its mapping loads, and the connector's own checks (reachable, auth, rights). */
+  async doctor(
+    tenantId?: string,
+  ): Promise<{ source: string; kind: string; check: string; ok: 'ok' | 'FAIL' | '-'; detail: string }[]> {
+    const cfg = this.tenant(tenantId);
+    const rows: Awaited<ReturnType<Runtime['doctor']>> = [];
+    for (const src of cfg.sources) {
+      if (src.disabled) {
+        rows.push({
+          source: src.name,
+          kind: src.kind,
+          check: 'enabled',
+          ok: '-',
+          detail: 'disabled in the tenant file',
+        });
+        continue;
+      }
+      try {
+        loadCompiledMapping(src.mapping);
+        rows.push({ source: src.name, kind: src.kind, check: 'mapping', ok: 'ok', detail: src.mapping });
+      } catch (err) {
+        rows.push({ source: src.name, kind: src.kind, check: 'mapping', ok: 'FAIL', detail: (err as Error).message });
+      }
+      try {
+        const report = await this.connector(cfg, src.name).check();
+        for (const c of report.checks)
+          rows.push({ source: src.name, kind: src.kind, check: c.name, ok: c.ok ? 'ok' : 'FAIL', detail: c.detail });
+      } catch (err) {
+        rows.push({ source: src.name, kind: src.kind, check: 'connector', ok: 'FAIL', detail: (err as Error).message });
+      }
+    }
+    return rows;
+  }
+
   strategy(cfg: TenantConfig): DunningStrategy {
     const s = cfg.dunning.strategy;
     return { name: s.name, version: s.version, levels: s.levels, minTotalMinor: cfg.dunning.minTotalMinor ?? 0 };

@@ -1,12 +1,17 @@
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
 import { initTenant } from '../config/init';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
+import { compileMapping } from '../mapping/compile';
+import { loadMappingFile } from '../mapping/load';
+import { readSample, testMapping } from '../mapping/sample';
 import { countOutbox, listOutbox, replayDeadLetters } from '../routing/outbox';
 import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
-import { Runtime } from '../runtime';
+import { packageRoot, Runtime } from '../runtime';
 import { listQuarantine } from '../sync/sync';
 import { runDemo } from './demo';
 import { serve } from './serve';
@@ -179,6 +184,67 @@ export function buildProgram(): Command {
         console.log(
           `replayed ${replayed.length}: ${replayed.join(', ') || '(none were dead)'}; a worker delivers them`,
         );
+      });
+    });
+
+  const mapping = program.command('mapping').description('mapping files');
+  mapping
+    .command('test')
+    .description('show what a sample of source records becomes, and why each rejected record was rejected')
+    .argument('<mapping>', 'mapping file, e.g. mappings/csv-generic.v1.yaml')
+    .argument('<file>', 'sample records: CSV with a header, or JSON (array, OData {"d":{"results":[…]}})')
+    .option('--json', 'print JSON')
+    .action(async (mappingFile: string, file: string, o) => {
+      // A mapping path is looked up from the current directory, then from the package (mappings/ ships with it).
+      const local = resolve(mappingFile);
+      const compiled = compileMapping(loadMappingFile(existsSync(local) ? local : resolve(packageRoot(), mappingFile)));
+      const outcomes = testMapping(compiled, readSample(resolve(file)));
+      if (o.json) return console.log(JSON.stringify(outcomes));
+      const where = extname(file).toLowerCase() === '.csv' ? 'line' : 'record';
+      printTable(
+        outcomes.map(({ position, result: r }) =>
+          r.ok
+            ? {
+                [where]: position,
+                result: 'ok',
+                sourceKey: r.item.sourceKey,
+                customer: `${r.debtor.externalId} ${r.debtor.name}`,
+                amount: `${formatMinor(r.item.amountMinor, r.item.currency)} ${r.item.currency}`,
+                open: formatMinor(r.item.openMinor, r.item.currency),
+                due: r.item.dueDate,
+                level: r.item.dunningLevel,
+                reason: '',
+              }
+            : {
+                [where]: position,
+                result: r.skipped ? 'skipped' : 'rejected',
+                sourceKey: '',
+                customer: '',
+                amount: '',
+                open: '',
+                due: '',
+                level: '',
+                reason: r.reason,
+              },
+        ),
+        [where, 'result', 'sourceKey', 'customer', 'amount', 'open', 'due', 'level', 'reason'],
+      );
+      const ok = outcomes.filter((x) => x.result.ok).length;
+      console.log(`${ok} of ${outcomes.length} records map (${compiled.mappingName} v${compiled.mappingVersion})`);
+      if (ok < outcomes.length) process.exitCode = 1;
+    });
+
+  program
+    .command('doctor')
+    .description('check every configured source: mapping valid, reachable, authenticated, permitted')
+    .option('--tenant <id>')
+    .option('--json', 'print JSON')
+    .action(async (o, cmd: Command) => {
+      await withRuntime(cmd, async (rt) => {
+        const rows = await rt.doctor(o.tenant);
+        if (o.json) return console.log(JSON.stringify(rows));
+        printTable(rows, ['source', 'kind', 'check', 'ok', 'detail']);
+        if (rows.some((r) => r.ok === 'FAIL')) process.exitCode = 1;
       });
     });
 

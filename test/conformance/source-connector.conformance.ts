@@ -36,7 +36,9 @@ export function sourceConnectorConformance(name: string, factory: HarnessFactory
         map: h.map,
       });
     const docs = async () =>
-      (await store.db.selectFrom('items').select('document_number').where('tenant_id', '=', TENANT).execute()).map((r) => r.document_number).sort();
+      (await store.db.selectFrom('items').select('document_number').where('tenant_id', '=', TENANT).execute())
+        .map((r) => r.document_number)
+        .sort();
 
     test('pulls every open item', async () => {
       const seeded = await h.seed(1, 25);
@@ -57,7 +59,11 @@ export function sourceConnectorConformance(name: string, factory: HarnessFactory
       expect(r.inserted).toBe(3);
       expect(r.updated).toBe(1);
       expect(await docs()).toEqual([...seeded, ...added].sort());
-      const touched = await store.db.selectFrom('items').select('version').where('document_number', '=', seeded[4]!).executeTakeFirstOrThrow();
+      const touched = await store.db
+        .selectFrom('items')
+        .select('version')
+        .where('document_number', '=', seeded[4]!)
+        .executeTakeFirstOrThrow();
       expect(touched.version).toBe(2);
     });
 
@@ -74,14 +80,22 @@ export function sourceConnectorConformance(name: string, factory: HarnessFactory
       }
       expect(inserted).toBe(40);
       expect(await docs()).toEqual([...seeded].sort());
-      const imported = await store.db.selectFrom('events').select('payload').where('type', '=', 'items.imported').execute();
+      const imported = await store.db
+        .selectFrom('events')
+        .select('payload')
+        .where('type', '=', 'items.imported')
+        .execute();
       expect(imported.reduce((n, e) => n + (e.payload as { count: number }).count, 0)).toBe(40);
     });
 
     test('a write-back repeated with the same idempotency key reaches the system once, also after a timeout', async () => {
       const [doc] = await h.seed(1, 2);
       await sync();
-      const item = await store.db.selectFrom('items').selectAll().where('document_number', '=', doc!).executeTakeFirstOrThrow();
+      const item = await store.db
+        .selectFrom('items')
+        .selectAll()
+        .where('document_number', '=', doc!)
+        .executeTakeFirstOrThrow();
       const kind = h.writeKind ?? 'payment';
       const command: WriteBackCommand =
         kind === 'payment'
@@ -140,4 +154,3 @@ export function sourceConnectorConformance(name: string, factory: HarnessFactory
     });
   });
 }
-

@@ -111,6 +111,42 @@ describe('the clearhub command on the embedded defaults', () => {
     for (const doc of ['INV-1', 'INV-2', 'INV-3']) expect(files.filter((f) => f.includes(`,${doc},`))).toHaveLength(1);
   });
 
+  test('mapping test shows what each sample record becomes and why a record is rejected', () => {
+    const sample = join(home, 'sample.csv');
+    writeFileSync(
+      sample,
+      [
+        HEADER,
+        'C1,Anna,B2C,a@example.org,,de,DE,INV-9,S1,2026-09-01,2026-10-01,EUR,119.00,119.00,0,',
+        'C2,Ben,B2B,b@example.org,,en,DE,INV-10,S2,2026-09-01,2026-02-30,EUR,10.00,10.00,0,',
+      ].join('\n'),
+    );
+    const r = clearhub(home, 'mapping', 'test', 'mappings/csv-generic.v1.yaml', sample, '--json');
+    expect(r.code).toBe(0);
+    const out = json(r.out) as {
+      position: number;
+      result: { ok: boolean; reason?: string; item?: { amountMinor: number } };
+    }[];
+    expect(out[0]).toMatchObject({ position: 2, result: { ok: true, item: { amountMinor: 11900 } } });
+    expect(out[1]!.position).toBe(3);
+    expect(out[1]!.result.reason).toMatch(/2026-02-30/);
+    const table = clearhub(home, 'mapping', 'test', 'mappings/csv-generic.v1.yaml', sample);
+    expect(table.code).toBe(1); // a rejected record makes the command fail, for scripts
+    expect(table.out).toMatch(/1 of 2 records map/);
+  });
+
+  test('doctor checks every configured source', () => {
+    const r = clearhub(home, 'doctor', '--json');
+    expect(r.code).toBe(0);
+    const rows = json(r.out) as { source: string; check: string; ok: string }[];
+    expect(rows.filter((x) => x.source === 'billing').map((x) => [x.check, x.ok])).toEqual([
+      ['mapping', 'ok'],
+      ['inbound', 'ok'],
+      ['outbound', 'ok'],
+    ]);
+    expect(rows.find((x) => x.source === 'fica')!.ok).toBe('-');
+  });
+
   test('demo runs the whole loop and reports what it did', () => {
     const dir = join(home, 'demo');
     mkdirSync(dir);
