@@ -162,12 +162,16 @@ export async function ingestInSession(
     batch.items.map((i) => i.externalId),
     cache,
   );
-  const existing = await existingKeys(s, tenantId, source, batch.items, cache);
+  const existing = await existingItems(s, tenantId, source, batch.items, cache);
   const fresh: IngestItem[] = [];
   const known: IngestItem[] = [];
+  let same = 0;
   for (const i of batch.items) {
-    if (!cache.has(i.externalId)) throw new Error(`no debtor link for customer ${i.externalId} of source ${source}`);
-    (existing.has(i.sourceKey) ? known : fresh).push(i);
+    const debtorId = cache.get(i.externalId);
+    if (!debtorId) throw new Error(`no debtor link for customer ${i.externalId} of source ${source}`);
+    if (!existing.has(i.sourceKey)) fresh.push(i);
+    else if (unchanged(existing.get(i.sourceKey), i, debtorId)) same++;
+    else known.push(i);
   }
 
   // New items go straight into the table with COPY: the fast path of a first import.
@@ -228,7 +232,7 @@ export async function ingestInSession(
   return {
     inserted: fresh.length,
     updated: nUpdated,
-    unchanged: known.length - nUpdated,
+    unchanged: same + known.length - nUpdated,
     debtorsCreated,
   };
 }
@@ -242,28 +246,67 @@ export interface IngestCache extends Map<string, string> {
   firstImport?: { keys: Set<string> } | null;
 }
 
-async function existingKeys(
+/** The source's fields of an item as stored: what a re-import is compared with. */
+interface StoredSourceFields {
+  debtor_id: string;
+  external_id: string;
+  document_number: string;
+  contract_ref: string | null;
+  currency: string;
+  amount_minor: number;
+  source_open_minor: number;
+  document_date: string | null;
+  due_date: string;
+  source_dunning_level: number;
+  dunning_block: string | null;
+}
+
+/**
+ * The batch's items that already exist, with their source fields (`undefined` when only known to exist). An unchanged
+ * re-import is then recognised here, without staging or locking a row.
+ */
+async function existingItems(
   s: RawSession,
   tenantId: string,
   source: string,
   items: readonly IngestItem[],
   cache: IngestCache,
-): Promise<Set<string>> {
+): Promise<Map<string, StoredSourceFields | undefined>> {
   if (cache.firstImport === undefined) {
     const any = await s.query('SELECT 1 FROM items WHERE tenant_id = $1 AND source = $2 LIMIT 1', [tenantId, source]);
     cache.firstImport = any.rows.length === 0 ? { keys: new Set() } : null;
   }
   if (cache.firstImport) {
     const seen = cache.firstImport.keys;
-    const found = new Set(items.filter((i) => seen.has(i.sourceKey)).map((i) => i.sourceKey));
+    const found = new Map<string, undefined>();
+    for (const i of items) if (seen.has(i.sourceKey)) found.set(i.sourceKey, undefined);
     for (const i of items) seen.add(i.sourceKey);
     return found;
   }
-  const rows = await s.query<{ source_key: string }>(
-    'SELECT source_key FROM items WHERE tenant_id = $1 AND source = $2 AND source_key = ANY($3::text[])',
+  const rows = await s.query<StoredSourceFields & { source_key: string }>(
+    `SELECT source_key, debtor_id, external_id, document_number, contract_ref, currency, amount_minor, source_open_minor,
+            document_date, due_date, source_dunning_level, dunning_block
+     FROM items WHERE tenant_id = $1 AND source = $2 AND source_key = ANY($3::text[])`,
     [tenantId, source, items.map((i) => i.sourceKey)],
   );
-  return new Set(rows.rows.map((r) => r.source_key));
+  return new Map(rows.rows.map((r) => [r.source_key, r]));
+}
+
+function unchanged(stored: StoredSourceFields | undefined, i: IngestItem, debtorId: string): boolean {
+  return (
+    stored !== undefined &&
+    stored.debtor_id === debtorId &&
+    stored.external_id === i.externalId &&
+    stored.document_number === i.documentNumber &&
+    stored.contract_ref === (i.contractRef ?? null) &&
+    stored.currency === i.currency &&
+    stored.amount_minor === i.amountMinor &&
+    stored.source_open_minor === i.openMinor &&
+    stored.document_date === (i.documentDate ?? null) &&
+    stored.due_date === i.dueDate &&
+    stored.source_dunning_level === i.dunningLevel &&
+    stored.dunning_block === (i.dunningBlock ?? null)
+  );
 }
 
 /** Fills `cache` with the debtor ids of those customer numbers that already have a link for this source. */
