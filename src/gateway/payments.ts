@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { allocateOldestFirst } from '../domain/allocation';
 import { IntegrationError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
+import { newId } from '../domain/ids';
 import { formatMinor } from '../domain/money';
 import type { WriteBackCommand } from '../domain/write-back';
 import { enqueueWriteBacks } from '../routing/outbox';
@@ -50,13 +51,9 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
       .where('idempotency_key', '=', input.idempotencyKey)
       .executeTakeFirst();
     const debtorId = await resolveDebtor(trx, input);
+    const fingerprint = fingerprintOf(input);
     if (existing) {
-      if (
-        existing.amount_minor !== input.amountMinor ||
-        existing.currency !== input.currency ||
-        existing.debtor_id !== debtorId ||
-        existing.method !== input.method
-      ) {
+      if (existing.request_fingerprint !== fingerprint) {
         throw new IntegrationError('this Idempotency-Key was used for a different payment', 'Idempotency-Key', {
           conflict: true,
         });
@@ -64,7 +61,7 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
       return replay(trx, input.tenantId, existing.payment_id);
     }
 
-    const paymentId = randomUUID();
+    const paymentId = newId();
     await trx
       .insertInto('payments')
       .values({
@@ -79,6 +76,7 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
         amount_minor: input.amountMinor,
         state: 'succeeded',
         idempotency_key: input.idempotencyKey,
+        request_fingerprint: fingerprint,
         ...(input.receivedAt ? { received_at: input.receivedAt } : {}),
       })
       .execute();
@@ -132,7 +130,7 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
         .insertInto('allocations')
         .values({
           tenant_id: input.tenantId,
-          allocation_id: randomUUID(),
+          allocation_id: newId(),
           payment_id: paymentId,
           item_id: a.itemId,
           amount_minor: a.amountMinor,
@@ -252,7 +250,7 @@ async function replay(trx: Transaction<Database>, tenantId: string, paymentId: s
     .select(['a.item_id', 'i.document_number', 'a.amount_minor', 'i.open_minor'])
     .where('a.tenant_id', '=', tenantId)
     .where('a.payment_id', '=', paymentId)
-    .orderBy('a.created_at')
+    .orderBy('a.allocation_id')
     .execute();
   return {
     payment: {
@@ -270,6 +268,25 @@ async function replay(trx: Transaction<Database>, tenantId: string, paymentId: s
     })),
     replayed: true,
   };
+}
+
+/**
+ * What a request asked for, canonically: a repeat of the same request under the same Idempotency-Key replays the
+ * first answer, anything else under that key is a conflict. (The key itself is the client's business id.)
+ */
+function fingerprintOf(i: RecordPaymentInput): string {
+  const canonical = JSON.stringify([
+    i.debtorId ?? null,
+    i.externalId ?? null,
+    i.source ?? null,
+    [...(i.itemIds ?? [])].sort(),
+    i.amountMinor,
+    i.currency,
+    i.method,
+    i.reference ?? null,
+    i.receivedAt ?? null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** For messages: "119.00 EUR". */

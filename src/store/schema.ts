@@ -82,6 +82,8 @@ export interface PaymentsTable {
   allocated_minor: Generated<number>;
   state: string;
   idempotency_key: string | null;
+  /** What the request that created the payment asked for, to tell a replay from a conflicting reuse of its key. */
+  request_fingerprint: string | null;
   received_at: Generated<string>;
   created_at: Generated<string>;
   updated_at: Generated<string>;

@@ -30,7 +30,8 @@ CREATE TABLE api_keys (
   label        text NOT NULL DEFAULT '',
   created_at   timestamptz NOT NULL DEFAULT now(),
   revoked_at   timestamptz,
-  PRIMARY KEY (tenant_id, key_id)
+  PRIMARY KEY (tenant_id, key_id),
+  UNIQUE (key_id)
 );
 
 CREATE TABLE debtors (
@@ -102,6 +103,7 @@ CREATE TABLE payments (
   allocated_minor    bigint NOT NULL DEFAULT 0,
   state              text NOT NULL,
   idempotency_key    text,
+  request_fingerprint text,
   received_at        timestamptz NOT NULL DEFAULT now(),
   created_at         timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now(),
