@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseCsvConnectorConfig } from '../../connectors/csv/config';
+import { createSapSoapConnector } from '../../connectors/sap-soap/connector';
 import { CsvConnector } from '../../connectors/csv/connector';
 import type { SourceConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
@@ -20,9 +21,10 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
   switch (src.kind) {
     case 'csv':
       return new CsvConnector(parseCsvConnectorConfig({ kind: 'csv', ...src.options }, home));
+    case 'sap-soap':
+      return createSapSoapConnector({ kind: 'sap-soap', ...src.options }, home);
     case 'sap-odata':
     case 'sap-rfc':
-    case 'sap-soap':
     case 'soap':
     case 'push':
       throw new IntegrationError(

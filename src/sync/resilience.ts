@@ -5,8 +5,8 @@ import {
   fullJitterGenerator,
   handleWhen,
   isBrokenCircuitError,
-  isTaskCancelledError,
   retry,
+  TaskCancelledError,
   TimeoutStrategy,
   timeout,
   wrap,
@@ -67,7 +67,8 @@ export function createSourcePolicy(source: string, o: ResilienceOptions = {}): S
   const writePolicy = wrap(breaker, timeoutPolicy);
 
   const translate = (err: unknown, indeterminate: boolean): never => {
-    if (isTaskCancelledError(err)) {
+    // cockatiel 3.2's isTaskCancelledError checks the wrong marker; instanceof is reliable.
+    if (err instanceof TaskCancelledError) {
       throw new ConnectorError(`${source}: no answer within ${o.timeoutMs ?? 30_000} ms`, {
         code: 'TIMEOUT',
         indeterminate,
