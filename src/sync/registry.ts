@@ -1,6 +1,9 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { parseCsvConnectorConfig } from '../../connectors/csv/config';
+import { createSapRfcConnector } from '../../connectors/sap-rfc/connector';
 import { createSapSoapConnector } from '../../connectors/sap-soap/connector';
+import { createSoapConnector } from '../../connectors/soap/connector';
 import { CsvConnector } from '../../connectors/csv/connector';
 import type { SourceConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
@@ -23,9 +26,11 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       return new CsvConnector(parseCsvConnectorConfig({ kind: 'csv', ...src.options }, home));
     case 'sap-soap':
       return createSapSoapConnector({ kind: 'sap-soap', ...src.options }, home);
-    case 'sap-odata':
     case 'sap-rfc':
+      return createSapRfcConnector({ kind: 'sap-rfc', ...src.options }, home);
     case 'soap':
+      return createSoapConnector({ kind: 'soap', ...withPackageFile(src.options, 'wsdl', home) }, home, { source: src.name });
+    case 'sap-odata':
     case 'push':
       throw new IntegrationError(
         `source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`,
@@ -36,6 +41,17 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       throw new IntegrationError(`unknown source kind ${String(never)}`, 'sources.kind');
     }
   }
+}
+
+/**
+ * A file option (e.g. a WSDL) that names a file shipped with Clearhub (`connectors/soap/wsdl/…`) resolves against the
+ * package when it does not exist under the installation directory.
+ */
+function withPackageFile(options: Record<string, unknown>, key: string, home: string): Record<string, unknown> {
+  const v = options[key];
+  if (typeof v !== 'string' || /^https?:\/\//.test(v) || isAbsolute(v) || existsSync(resolve(home, v))) return options;
+  const shipped = resolve(packageRoot(), v);
+  return existsSync(shipped) ? { ...options, [key]: shipped } : options;
 }
 
 const compiled = new Map<string, (record: Record<string, string>, ctx: { line?: number }) => MapOutcome>();
