@@ -4,6 +4,7 @@ import { createEmailChannel, type EmailChannel } from './channels/email';
 import { renderNotice } from './channels/templates';
 import { loadTenantConfig } from './config/load';
 import type { TenantConfig } from './config/schema';
+import { lenientEnv, secret } from './config/secrets';
 import { IntegrationError } from './domain/errors';
 import { createNotices, runIdOf } from './dunning/run';
 import { sendPendingNotices } from './dunning/send';
@@ -84,8 +85,7 @@ export class Runtime {
     if (!existsSync(file)) throw new IntegrationError(`no tenant "${tenantId}" (looked for ${file})`, 'tenant');
     // Secrets are resolved when the part that needs them starts (a sync needs no SMTP password): an unset variable
     // becomes a marker here, and `secret()` turns it into a clear error naming the variable.
-    const env = new Proxy(process.env, { get: (t, k: string) => t[k] ?? `${UNSET}${k}` });
-    const cfg = loadTenantConfig(file, { env });
+    const cfg = loadTenantConfig(file, { env: lenientEnv() });
     this.tenantCache.set(tenantId, cfg);
     return cfg;
   }
@@ -259,22 +259,11 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    for (const c of this.connectorCache.values()) await c.close?.();
+    this.connectorCache.clear();
     await this.queue.close();
     await this.store.close();
   }
-}
-
-const UNSET = '\u0000unset:';
-
-/** A configured secret, or a clear error when its environment variable is not set. */
-export function secret(value: string | undefined, field: string): string | undefined {
-  if (value?.startsWith(UNSET)) {
-    throw new IntegrationError(
-      `environment variable ${value.slice(UNSET.length)} is not set (referenced by ${field})`,
-      field,
-    );
-  }
-  return value;
 }
 
 /** Templates named in a tenant are looked up relative to the package root unless absolute. */

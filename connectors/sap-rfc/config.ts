@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { UNSET_SECRET as UNSET } from '../../src/config/secrets';
 import { IntegrationError } from '../../src/domain/errors';
-
-const UNSET = '\u0000unset:'; // what the tenant loader leaves for an unset ${env:NAME} (see src/runtime.ts secret())
 
 const dats = z
   .string()

@@ -2,6 +2,8 @@
  * Pure functions of the SOAP connector between the wire (objects the `soap` package builds from XML, and the objects
  * it serialises) and ours: request templates, response paths, flat records, checkpoints, faults, secrets. No I/O.
  */
+
+import { UNSET_SECRET as UNSET_MARKER } from '../../src/config/secrets';
 import { IntegrationError } from '../../src/domain/errors';
 import { formatMinor } from '../../src/domain/money';
 import type { WriteBackCommand } from '../../src/domain/write-back';
@@ -298,8 +300,8 @@ export interface ResolvedSecret {
 }
 
 const ENV_REF = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
 /** How `src/runtime.ts` marks a `${env:NAME}` whose variable is unset when it loads a tenant. */
-const UNSET_MARKER = '\u0000unset:';
 
 /** The environment variable a configured secret names (`${env:NAME}`, or the runtime's unset marker), if any. */
 export function envVariableOf(value: string): string | undefined {

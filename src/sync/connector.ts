@@ -100,4 +100,6 @@ export interface SourceConnector {
   writeBack(command: WriteBackCommand, ctx: WriteBackContext): Promise<WriteBackResult>;
   /** Reachability, authentication and permissions, without changing anything in the source. */
   check(): Promise<HealthReport>;
+  /** Releases connections and pools (an RFC pool, keep-alive sockets). Optional. */
+  close?(): Promise<void>;
 }

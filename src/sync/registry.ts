@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseCsvConnectorConfig } from '../../connectors/csv/config';
+import { CsvConnector } from '../../connectors/csv/connector';
 import { createSapRfcConnector } from '../../connectors/sap-rfc/connector';
 import { createSapSoapConnector } from '../../connectors/sap-soap/connector';
 import { createSoapConnector } from '../../connectors/soap/connector';
-import { CsvConnector } from '../../connectors/csv/connector';
 import type { SourceConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
 import { compileMapping } from '../mapping/compile';
@@ -29,7 +29,9 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
     case 'sap-rfc':
       return createSapRfcConnector({ kind: 'sap-rfc', ...src.options }, home);
     case 'soap':
-      return createSoapConnector({ kind: 'soap', ...withPackageFile(src.options, 'wsdl', home) }, home, { source: src.name });
+      return createSoapConnector({ kind: 'soap', ...withPackageFile(src.options, 'wsdl', home) }, home, {
+        source: src.name,
+      });
     case 'sap-odata':
     case 'push':
       throw new IntegrationError(
