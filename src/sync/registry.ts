@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseCsvConnectorConfig } from '../../connectors/csv/config';
 import { CsvConnector } from '../../connectors/csv/connector';
+import { createSapOdataConnector } from '../../connectors/sap-odata/connector';
 import { createSapRfcConnector } from '../../connectors/sap-rfc/connector';
 import { createSapSoapConnector } from '../../connectors/sap-soap/connector';
 import { createSoapConnector } from '../../connectors/soap/connector';
 import type { SourceConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
+import type { WriteBackCommand } from '../domain/write-back';
 import { compileMapping } from '../mapping/compile';
 import { loadMappingFile } from '../mapping/load';
 import { packageRoot } from '../runtime';
@@ -32,7 +34,16 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       return createSoapConnector({ kind: 'soap', ...withPackageFile(src.options, 'wsdl', home) }, home, {
         source: src.name,
       });
-    case 'sap-odata':
+    case 'sap-odata': {
+      const { postings, ...odata } = src.options as { postings?: Record<string, unknown> };
+      const reader = createSapOdataConnector({ kind: 'sap-odata', ...odata }, { source: src.name });
+      if (!postings) return reader;
+      // FI-AR over OData reads items and writes dunning; payments and reversals are posted through SOAP.
+      return composite(reader, createSapSoapConnector({ kind: 'sap-soap', ...postings }, home), [
+        'payment',
+        'reversal',
+      ]);
+    }
     case 'push':
       throw new IntegrationError(
         `source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`,
@@ -43,6 +54,33 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       throw new IntegrationError(`unknown source kind ${String(never)}`, 'sources.kind');
     }
   }
+}
+
+/**
+ * One source served by two connectors: `reader` pulls and takes every write-back except `kinds`, which go to `poster`.
+ * Health is both reports together.
+ */
+function composite(
+  reader: SourceConnector,
+  poster: SourceConnector,
+  kinds: readonly WriteBackCommand['kind'][],
+): SourceConnector {
+  return {
+    kind: reader.kind,
+    pull: (opts) => reader.pull(opts),
+    writeBack: (command, ctx) => (kinds.includes(command.kind) ? poster : reader).writeBack(command, ctx),
+    async check() {
+      const [a, b] = await Promise.all([reader.check(), poster.check()]);
+      return {
+        ok: a.ok && b.ok,
+        checks: [...a.checks, ...b.checks.map((c) => ({ ...c, name: `postings ${c.name}` }))],
+      };
+    },
+    async close() {
+      await reader.close?.();
+      await poster.close?.();
+    },
+  };
 }
 
 /**
