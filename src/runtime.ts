@@ -15,7 +15,7 @@ import type { TargetResolver, WriteBackTarget } from './routing/deliver';
 import type { RetryPolicy } from './routing/relay';
 import { openStore, type Store } from './store/db';
 import { createSourceConnector, loadCompiledMapping } from './sync/registry';
-import { readCheckpoint, type SyncResult, syncSource } from './sync/sync';
+import { closeCleared, readCheckpoint, type SyncResult, syncSource } from './sync/sync';
 
 /** Where a Clearhub installation keeps its tenants and data; the repository root holds profiles, mappings, templates. */
 export interface RuntimeOptions {
@@ -161,6 +161,17 @@ export class Runtime {
         map,
         onProgress: (n) => onProgress?.(src.name, n),
       });
+      if (connector.cleared) {
+        const clearedSince = opts.full
+          ? undefined
+          : await readCheckpoint(this.store, cfg.tenant.id, `${src.name}:cleared`);
+        const { closed } = await closeCleared(this.store, {
+          tenantId: cfg.tenant.id,
+          source: src.name,
+          batches: connector.cleared({ since: clearedSince, signal: new AbortController().signal }),
+        });
+        out[src.name] = { ...out[src.name]!, closedInSource: closed };
+      }
     }
     return out;
   }

@@ -100,6 +100,17 @@ export interface SourceConnector {
   writeBack(command: WriteBackCommand, ctx: WriteBackContext): Promise<WriteBackResult>;
   /** Reachability, authentication and permissions, without changing anything in the source. */
   check(): Promise<HealthReport>;
+  /**
+   * Items the source has cleared since the checkpoint (its own clearing, not ours), for a source that can say so:
+   * sync closes them with the clearing document as evidence. A record that merely vanished is never closed.
+   */
+  cleared?(opts: PullOptions): AsyncIterable<ClearedBatch>;
   /** Releases connections and pools (an RFC pool, keep-alive sockets). Optional. */
   close?(): Promise<void>;
+}
+
+/** Items a source reports cleared, with what proves it (e.g. SAP's clearing document). */
+export interface ClearedBatch {
+  items: { sourceKey: string; evidence: string; clearedOn?: string }[];
+  checkpoint: Checkpoint;
 }

@@ -36,7 +36,21 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       });
     case 'sap-odata': {
       const { postings, ...odata } = src.options as { postings?: Record<string, unknown> };
-      const reader = createSapOdataConnector({ kind: 'sap-odata', ...odata }, { source: src.name });
+      const odataConnector = createSapOdataConnector({ kind: 'sap-odata', ...odata }, { source: src.name });
+      const reader: SourceConnector = Object.assign(odataConnector, {
+        async *cleared({ since, signal }: { since?: string; signal: AbortSignal }) {
+          for await (const b of odataConnector.clearedSince(since, signal)) {
+            yield {
+              checkpoint: b.checkpoint,
+              items: b.items.map((i) => ({
+                sourceKey: i.sourceKey,
+                evidence: `SAP clearing document ${i.clearingDocument}/${i.clearingFiscalYear}`,
+                ...(i.clearedOn ? { clearedOn: i.clearedOn } : {}),
+              })),
+            };
+          }
+        },
+      });
       if (!postings) return reader;
       // FI-AR over OData reads items and writes dunning; payments and reversals are posted through SOAP.
       return composite(reader, createSapSoapConnector({ kind: 'sap-soap', ...postings }, home), [
@@ -68,6 +82,9 @@ function composite(
   return {
     kind: reader.kind,
     pull: (opts) => reader.pull(opts),
+    ...(reader.cleared
+      ? { cleared: (opts: Parameters<NonNullable<SourceConnector['cleared']>>[0]) => reader.cleared!(opts) }
+      : {}),
     writeBack: (command, ctx) => (kinds.includes(command.kind) ? poster : reader).writeBack(command, ctx),
     async check() {
       const [a, b] = await Promise.all([reader.check(), poster.check()]);

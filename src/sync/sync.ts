@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { event } from '../domain/events';
 import type { RawSession, Store } from '../store/db';
 import { type IngestCache, type IngestDebtor, type IngestItem, ingestInSession } from '../store/ingest';
+import type { ClearedBatch } from './connector';
 
 /** One record as a connector hands it over, with where it came from. */
 export interface SourceRecord {
@@ -41,6 +42,8 @@ export interface SyncResult {
   skipped: number;
   quarantined: number;
   debtorsCreated: number;
+  /** Items the source cleared by itself, closed by this sync (sources that report clearing). */
+  closedInSource?: number;
 }
 
 interface Reject {
@@ -255,4 +258,51 @@ export async function listQuarantine(
     record: r.record,
     firstSeenAt: r.first_seen_at,
   }));
+}
+
+/**
+ * Closes the items a source reports cleared by itself (SAP clearing, a payment booked there): open amount 0, a new
+ * version, an `item.closed` event with the clearing document as evidence, and the checkpoint under `<source>:cleared`,
+ * all per batch in one transaction. Items already closed are left alone.
+ */
+export async function closeCleared(
+  store: Store,
+  opts: { tenantId: string; source: string; batches: AsyncIterable<ClearedBatch> },
+): Promise<{ closed: number }> {
+  let closed = 0;
+  for await (const batch of opts.batches) {
+    closed += await store.rawTransaction(async (s) => {
+      let n = 0;
+      if (batch.items.length > 0) {
+        const r = await s.query<{ item_id: string; source_key: string }>(
+          `UPDATE items SET open_minor = 0, source_open_minor = 0, status = 'closed', version = version + 1, updated_at = now()
+           WHERE tenant_id = $1 AND source = $2 AND source_key = ANY($3::text[]) AND status = 'open'
+           RETURNING item_id, source_key`,
+          [opts.tenantId, opts.source, batch.items.map((i) => i.sourceKey)],
+        );
+        const evidence = new Map(batch.items.map((i) => [i.sourceKey, i.evidence]));
+        for (const row of r.rows) {
+          const e = event(opts.tenantId, 'item.closed', `item:${row.item_id}`, {
+            itemId: row.item_id,
+            reason: 'cleared_in_source',
+            evidence: evidence.get(row.source_key),
+          });
+          await s.query('INSERT INTO events (tenant_id, type, subject, payload) VALUES ($1, $2, $3, $4::text::jsonb)', [
+            e.tenantId,
+            e.type,
+            e.subject,
+            JSON.stringify(e.payload),
+          ]);
+        }
+        n = r.rows.length;
+      }
+      await s.query(
+        `INSERT INTO checkpoints (tenant_id, source, value) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, source) DO UPDATE SET value = excluded.value, updated_at = now()`,
+        [opts.tenantId, `${opts.source}:cleared`, batch.checkpoint],
+      );
+      return n;
+    });
+  }
+  return { closed };
 }
