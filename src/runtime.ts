@@ -14,6 +14,7 @@ import type { QueueDriver } from './queue/types';
 import type { TargetResolver, WriteBackTarget } from './routing/deliver';
 import type { RetryPolicy } from './routing/relay';
 import { openStore, type Store } from './store/db';
+import type { SourceConnector } from './sync/connector';
 import { createSourceConnector, loadCompiledMapping } from './sync/registry';
 import { closeCleared, readCheckpoint, type SyncResult, syncSource } from './sync/sync';
 
@@ -23,6 +24,11 @@ export interface RuntimeOptions {
   databaseUrl?: string;
   redisUrl?: string;
   queuePrefix?: string;
+  /**
+   * Consulted before the registry when a source's connector is created: return a connector to use it instead (the
+   * demo puts the sap-rfc connector on its in-process fake SAP this way), or undefined for the configured one.
+   */
+  connectorOverride?: (src: TenantConfig['sources'][number], home: string) => SourceConnector | undefined;
 }
 
 /**
@@ -31,12 +37,13 @@ export interface RuntimeOptions {
  */
 export class Runtime {
   private readonly tenantCache = new Map<string, TenantConfig>();
-  private readonly connectorCache = new Map<string, ReturnType<typeof createSourceConnector>>();
+  private readonly connectorCache = new Map<string, SourceConnector>();
 
   private constructor(
     readonly home: string,
     readonly store: Store,
     readonly queue: QueueDriver,
+    private readonly connectorOverride?: RuntimeOptions['connectorOverride'],
   ) {}
 
   static async open(opts: RuntimeOptions): Promise<Runtime> {
@@ -51,7 +58,7 @@ export class Runtime {
       prefix: opts.queuePrefix ?? process.env.CLEARHUB_QUEUE_PREFIX,
       ...(Number.isFinite(lock) && lock > 0 ? { lockDurationMs: lock } : {}),
     });
-    return new Runtime(home, store, queue);
+    return new Runtime(home, store, queue, opts.connectorOverride);
   }
 
   tenantsDir(): string {
@@ -119,7 +126,8 @@ export class Runtime {
     const key = `${cfg.tenant.id}/${sourceName}`;
     let c = this.connectorCache.get(key);
     if (!c) {
-      c = createSourceConnector(this.source(cfg, sourceName), this.home);
+      const src = this.source(cfg, sourceName);
+      c = this.connectorOverride?.(src, this.home) ?? createSourceConnector(src, this.home);
       this.connectorCache.set(key, c);
     }
     return c;

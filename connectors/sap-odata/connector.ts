@@ -35,7 +35,6 @@ import {
   dunningPath,
   dunningUpToDate,
   encodeCheckpoint,
-  fromWire,
   ITEM_FIELDS,
   ITEM_KEY,
   ITEM_SET,
@@ -47,9 +46,12 @@ import {
   PARTNER_EXPAND,
   PARTNER_SELECT,
   PARTNER_SET,
+  type PartnerFields,
   type PartnerRow,
+  partnerFields,
   type QueryOptions,
   queryString,
+  recordOf,
   scrub,
   text,
   toWire,
@@ -92,6 +94,12 @@ interface SendOptions {
 }
 
 const JSON_HEADERS = { Accept: 'application/json' };
+
+/** Pages `pull` reads and joins ahead of the one its caller is handling. */
+const PREFETCH_PAGES = 2;
+
+/** The customer fields of an item whose customer SAP does not know. */
+const NO_PARTNER: PartnerFields = partnerFields(undefined);
 
 export class SapOdataConnector implements SourceConnector {
   readonly kind = 'sap-odata';
@@ -271,22 +279,62 @@ export class SapOdataConnector implements SourceConnector {
 
   // ---- pull -----------------------------------------------------------------------------------------------------
 
-  /** Open items: a full read (= reconciliation) without `since`, else what changed since the checkpoint. */
+  /**
+   * Open items: a full read (= reconciliation) without `since`, else what changed since the checkpoint.
+   *
+   * Reads ahead: while the caller handles one batch (maps and stores it), the next {@link PREFETCH_PAGES} pages are
+   * read and joined with their customers, one after the other (a page's records are built only after every lookup of
+   * the pages before it has finished). Memory stays bounded by that many pages.
+   */
   async *pull({ since, signal }: PullOptions): AsyncGenerator<RawBatch> {
     signal.throwIfAborted();
-    const partners = new Map<string, PartnerRow | null>();
+    const partners = new Map<string, PartnerFields | null>();
+    const pages = this.scan('open', since, signal);
     let line = 0;
-    for await (const page of this.scan('open', since, signal)) {
+    let stopped = false;
+    const step = async (): Promise<IteratorResult<RawBatch, undefined>> => {
+      if (stopped) return { done: true, value: undefined };
+      const r = await pages.next();
+      if (r.done) return { done: true, value: undefined };
+      const page = r.value;
       await this.loadPartners(page.rows, partners, signal);
-      const records: RawRecord[] = page.rows.map((row) => {
-        const rec: RawRecord = {
-          record: fromWire(row, partners.get(text(row.Customer)) ?? undefined),
-          file: ITEM_SET,
-          line: ++line,
-        };
-        return rec;
-      });
-      yield { records, checkpoint: page.checkpoint };
+      const records: RawRecord[] = new Array(page.rows.length);
+      for (let i = 0; i < page.rows.length; i++) {
+        const row = page.rows[i]!;
+        const record = recordOf(row, partners.get(text(row.Customer)) ?? NO_PARTNER);
+        records[i] = { record, file: ITEM_SET, line: ++line };
+      }
+      return { done: false, value: { records, checkpoint: page.checkpoint } };
+    };
+    const ahead: Promise<IteratorResult<RawBatch, undefined>>[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
+    let ended = false;
+    const fill = () => {
+      while (!ended && ahead.length <= PREFETCH_PAGES) {
+        const p = chain.then(step);
+        p.then(
+          (r) => {
+            if (r.done) ended = true;
+          },
+          () => {
+            ended = true;
+          },
+        );
+        chain = p;
+        ahead.push(p);
+      }
+    };
+    try {
+      for (;;) {
+        fill();
+        const r = await ahead.shift()!;
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      stopped = true;
+      await Promise.allSettled(ahead);
+      await pages.return(undefined);
     }
   }
 
@@ -316,6 +364,17 @@ export class SapOdataConnector implements SourceConnector {
     const from = resume ? resume.from : prev?.hw;
     let hw = resume ? resume.hw : prev?.hw;
     let after = resume?.after;
+    // The same few dates repeat on many rows: convert each distinct `/Date(ms)/` once per page.
+    const days = new Map<unknown, string | undefined>();
+    const day = (v: unknown) => {
+      if (v === null || v === undefined) return undefined;
+      let d = days.get(v);
+      if (d === undefined && !days.has(v)) {
+        d = v2DateToDay(v);
+        days.set(v, d);
+      }
+      return d;
+    };
     for (let cc = resume?.cc ?? 0; cc < codes.length; cc++) {
       const code = codes[cc]!;
       let filter = kind === 'open' ? openItemsFilter(code, from) : clearedItemsFilter(code, from);
@@ -327,11 +386,12 @@ export class SapOdataConnector implements SourceConnector {
         { filter, select, orderby: ITEM_KEY },
         signal,
       )) {
+        days.clear();
         for (const r of rows) {
           hw =
             kind === 'open'
-              ? maxDay(hw, maxDay(v2DateToDay(r.LastChangeDate), v2DateToDay(r.AccountingDocumentCreationDate)))
-              : maxDay(hw, v2DateToDay(r.ClearingCreationDate));
+              ? maxDay(hw, maxDay(day(r.LastChangeDate), day(r.AccountingDocumentCreationDate)))
+              : maxDay(hw, day(r.ClearingCreationDate));
         }
         const last = rows[rows.length - 1]!;
         after = [text(last.FiscalYear), text(last.AccountingDocument), text(last.AccountingDocumentItem)];
@@ -349,7 +409,7 @@ export class SapOdataConnector implements SourceConnector {
   }
 
   /** Looks up the customers of `rows` not seen yet in this pull, a few requests in parallel. */
-  private async loadPartners(rows: ItemRow[], cache: Map<string, PartnerRow | null>, signal: AbortSignal) {
+  private async loadPartners(rows: ItemRow[], cache: Map<string, PartnerFields | null>, signal: AbortSignal) {
     const wanted = [...new Set(rows.map((r) => text(r.Customer)).filter((c) => c && !cache.has(c)))];
     const size = this.config.customerBatchSize;
     const chunks: string[][] = [];
@@ -364,7 +424,7 @@ export class SapOdataConnector implements SourceConnector {
           { filter, select: PARTNER_SELECT, expand: PARTNER_EXPAND, top: size },
           signal,
         )) {
-          for (const p of found as unknown[] as PartnerRow[]) cache.set(p.BusinessPartner, p);
+          for (const p of found as unknown[] as PartnerRow[]) cache.set(p.BusinessPartner, partnerFields(p));
         }
       }
     };

@@ -182,8 +182,11 @@ export function text(v: unknown): string {
   return '';
 }
 
+/** The flat customer fields a record gets from its business partner. */
+export type PartnerFields = Record<(typeof PARTNER_RECORD_FIELDS)[number], string>;
+
 /** The flat customer fields of a business partner: the default (else first) address, e-mail and phone. */
-export function partnerFields(p: PartnerRow | undefined): Record<(typeof PARTNER_RECORD_FIELDS)[number], string> {
+export function partnerFields(p: PartnerRow | undefined): PartnerFields {
   const addr = p?.to_BusinessPartnerAddress?.results?.[0];
   const emails = addr?.to_EmailAddress?.results ?? [];
   const phones = addr?.to_PhoneNumber?.results ?? [];
@@ -201,10 +204,44 @@ export function partnerFields(p: PartnerRow | undefined): Record<(typeof PARTNER
 
 /** An item row joined with its customer → the record the mapping sees (item fields, then customer fields). */
 export function fromWire(row: ItemRow, partner: PartnerRow | undefined): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const f of ITEM_FIELDS) record[f] = text(row[f]);
-  Object.assign(record, partnerFields(partner));
-  return record;
+  return recordOf(row, partnerFields(partner));
+}
+
+/**
+ * {@link fromWire} with the customer already flattened (once per customer, not per item). One object literal in a
+ * fixed shape: a pull builds one per item, so this is on the hot path.
+ */
+export function recordOf(row: ItemRow, p: PartnerFields): Record<string, string> {
+  return {
+    CompanyCode: text(row.CompanyCode),
+    FiscalYear: text(row.FiscalYear),
+    AccountingDocument: text(row.AccountingDocument),
+    AccountingDocumentItem: text(row.AccountingDocumentItem),
+    FinancialAccountType: text(row.FinancialAccountType),
+    Customer: text(row.Customer),
+    CustomerName: text(row.CustomerName),
+    AccountingDocumentType: text(row.AccountingDocumentType),
+    DocumentReferenceID: text(row.DocumentReferenceID),
+    DocumentDate: text(row.DocumentDate),
+    PostingDate: text(row.PostingDate),
+    NetDueDate: text(row.NetDueDate),
+    TransactionCurrency: text(row.TransactionCurrency),
+    AmountInTransactionCurrency: text(row.AmountInTransactionCurrency),
+    DebitCreditCode: text(row.DebitCreditCode),
+    DunningLevel: text(row.DunningLevel),
+    DunningBlockingReason: text(row.DunningBlockingReason),
+    DunningArea: text(row.DunningArea),
+    LastDunningDate: text(row.LastDunningDate),
+    IsCleared: text(row.IsCleared),
+    AccountingDocumentCreationDate: text(row.AccountingDocumentCreationDate),
+    LastChangeDate: text(row.LastChangeDate),
+    BusinessPartnerCategory: p.BusinessPartnerCategory,
+    BusinessPartnerFullName: p.BusinessPartnerFullName,
+    CorrespondenceLanguage: p.CorrespondenceLanguage,
+    Country: p.Country,
+    EmailAddress: p.EmailAddress,
+    InternationalPhoneNumber: p.InternationalPhoneNumber,
+  } satisfies Record<(typeof ITEM_FIELDS)[number], string> & PartnerFields;
 }
 
 /** `CompanyCode|FiscalYear|AccountingDocument|AccountingDocumentItem`, the sourceKey of the mapping. */

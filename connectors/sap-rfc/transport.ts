@@ -1,7 +1,7 @@
 /**
  * The RFC transport of the sap-rfc connector: one small interface ({@link RfcTransport}) and its production
  * implementation on SAP's `node-rfc` ({@link NodeRfcTransport}). Tests use the fake in
- * `test/simulators/sap-rfc/fake-transport.ts`, which answers with the same BAPI structures.
+ * `src/simulators/sap-rfc/fake-transport.ts`, which answers with the same BAPI structures.
  *
  * node-rfc is an optional dependency: it builds a native addon against SAP's proprietary NW RFC SDK, so on most
  * machines it is absent. It is loaded with `require` on first use, and its absence is one clear `IntegrationError`.

@@ -293,6 +293,10 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'where the demo keeps its files (default: a new directory under ./.clearhub/)')
     .option('--seed <n>', 'random seed', '42')
     .option('--json', 'print one JSON object')
+    .option(
+      '--profile <name>',
+      'telco-de: every subledger of the golden profile on built-in simulators (CSV export, SAP FI-CA over RFC, legacy SOAP billing), one notice per debtor across them',
+    )
     .action(async (o) => {
       await runDemo({
         items: Number(o.items),
@@ -300,6 +304,7 @@ export function buildProgram(): Command {
         dir: o.dir,
         seed: Number(o.seed),
         json: Boolean(o.json),
+        ...(o.profile ? { profile: String(o.profile) } : {}),
       });
     });
 

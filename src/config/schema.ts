@@ -278,11 +278,19 @@ function checkConfig(cfg: BaseConfig, ctx: z.RefinementCtx): void {
  */
 export const configSchema = baseConfigSchema.superRefine(checkConfig);
 
-/** {@link configSchema} plus: no placeholder may be left anywhere (a tenant is a filled-in profile). */
+/** An init parameter left unfilled: inside connector options only these count (connectors have templates of their own). */
+const PARAM_PLACEHOLDER = new RegExp(`\\{\\{\\s*(${PROFILE_PARAMETERS.join('|')})\\s*\\}\\}`);
+
+/**
+ * {@link configSchema} plus: no placeholder may be left (a tenant is a filled-in profile). Inside `sources[].options`
+ * only the init parameters count: a connector's request templates (`{{documentNumber}}` in a SOAP operation) are
+ * its own and validated by the connector.
+ */
 export const tenantConfigSchema = configSchema.superRefine((cfg, ctx) => {
   const walk = (v: unknown, path: (string | number)[]): void => {
     if (typeof v === 'string') {
-      const m = ANY_PLACEHOLDER.exec(v);
+      const inOptions = path[0] === 'sources' && path[2] === 'options';
+      const m = (inOptions ? PARAM_PLACEHOLDER : ANY_PLACEHOLDER).exec(v);
       if (m) ctx.addIssue({ code: 'custom', path, message: `unfilled placeholder ${m[0]}; run clearhub init` });
     } else if (Array.isArray(v)) {
       v.forEach((x, i) => {

@@ -67,6 +67,11 @@ async function openPostgres(url: string): Promise<Store> {
         PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection that the server closes (restart, failover, a dropped database) must not crash the
+  // process: the pool discards it and the next query opens a new one.
+  pool.on('error', (err) => {
+    process.stderr.write(`${JSON.stringify({ room: 'store', event: 'idle connection lost', error: err.message })}\n`);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const rawTransaction = async <T>(fn: (s: RawSession) => Promise<T>): Promise<T> => {
     const client = await pool.connect();

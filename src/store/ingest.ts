@@ -403,13 +403,17 @@ async function upsertDebtors(
       chunked(known, (d) => `${cache.get(d.externalId)},${debtorLine(d)}`),
     );
     await s.query(
+      // A source that does not know a contact detail (SAP FI-CA items carry no e-mail) never erases what another
+      // source of the same debtor told us: empty values keep the stored one.
       `UPDATE debtors AS d SET
-         name = s.name, type = s.type, email = s.email, phone = s.phone, language = s.language, country = s.country,
+         name = s.name, type = s.type, email = COALESCE(NULLIF(s.email, ''), d.email), phone = COALESCE(NULLIF(s.phone, ''), d.phone),
+         language = s.language, country = COALESCE(NULLIF(s.country, ''), d.country),
          tags = s.tags, version = d.version + 1, updated_at = now()
        FROM stg_debtors s
        WHERE d.tenant_id = $1 AND d.debtor_id = s.debtor_id
          AND (d.name, d.type, d.email, d.phone, d.language, d.country, d.tags)
-           IS DISTINCT FROM (s.name, s.type, s.email, s.phone, s.language, s.country, s.tags)`,
+           IS DISTINCT FROM (s.name, s.type, COALESCE(NULLIF(s.email, ''), d.email), COALESCE(NULLIF(s.phone, ''), d.phone),
+                             s.language, COALESCE(NULLIF(s.country, ''), d.country), s.tags)`,
       [tenantId],
     );
   }

@@ -236,3 +236,54 @@ describe.each(STORE_FACTORIES)('debtor unification by e-mail on $name', (factory
     ).toHaveLength(3);
   });
 });
+
+describe.each(STORE_FACTORIES)('a source without contact details on $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  test('does not erase the e-mail and phone another source gave the same debtor', async () => {
+    await ingestBatch(store, {
+      tenantId: 't',
+      source: 'billing',
+      debtorMatch: 'externalId',
+      debtors: [
+        {
+          externalId: '1000100001',
+          name: 'Eva Roth',
+          type: 'B2C',
+          email: 'eva@example.org',
+          phone: '+49151',
+          language: 'de',
+          country: 'DE',
+          tags: [],
+        },
+      ],
+      items: [item(1, { externalId: '1000100001', sourceKey: 'B1' })],
+    });
+    await ingestBatch(store, {
+      tenantId: 't',
+      source: 'fica',
+      debtorMatch: 'externalId',
+      debtors: [
+        {
+          externalId: '1000100001',
+          name: 'Eva Roth',
+          type: 'B2C',
+          email: null,
+          phone: null,
+          language: 'de',
+          country: null,
+          tags: [],
+        },
+      ],
+      items: [item(2, { externalId: '1000100001', sourceKey: 'F1' })],
+    });
+    const debtors = await store.db.selectFrom('debtors').selectAll().where('tenant_id', '=', 't').execute();
+    expect(debtors).toHaveLength(1);
+    expect(debtors[0]).toMatchObject({ email: 'eva@example.org', phone: '+49151', country: 'DE', version: 1 });
+  });
+});

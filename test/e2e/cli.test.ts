@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { openStore } from '../../src/store/db';
 import { HEADER } from '../helpers/tenant';
 
 const BIN = resolve(__dirname, '../../bin/clearhub.js');
@@ -172,5 +173,58 @@ describe('the clearhub command on the embedded defaults', () => {
     });
     expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
+  });
+
+  test('demo --profile telco-de runs the loop over three simulated subledgers, one notice per debtor', async () => {
+    const dir = join(home, 'demo-telco-de');
+    mkdirSync(dir);
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'demo', '--profile', 'telco-de', '--json', '--items', '600', '--debtors', '120', '--dir', dir],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+        timeout: 180_000,
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const s = json(r.stdout);
+    for (const k of ['items', 'debtors', 'quarantined', 'notices', 'payments', 'writeBacksDelivered', 'seconds'])
+      expect(s[k]).toBeGreaterThan(0);
+    expect(s.deadLetters).toBe(0);
+    for (const name of ['billing', 'fica', 'legacy-landline']) {
+      expect(s.sources[name].items).toBeGreaterThan(0);
+      expect(s.sources[name].writeBacks).toBeGreaterThan(0);
+    }
+    // What the simulated systems received is what Clearhub counts as delivered to them.
+    expect(s.sources.fica.received).toBe(s.sources.fica.writeBacks);
+    expect(s.sources['legacy-landline'].received).toBe(s.sources['legacy-landline'].writeBacks);
+    expect(s.sources.billing.writeBacks + s.sources.fica.writeBacks + s.sources['legacy-landline'].writeBacks).toBe(
+      s.writeBacksDelivered,
+    );
+
+    // The demo's database: the customers are one debtor each across the subledgers, and each got one notice.
+    const store = await openStore(`pglite:${join(dir, '.clearhub', 'db')}`);
+    try {
+      const q = <T>(text: string) => store.rawTransaction(async (t) => (await t.query<T>(text)).rows);
+      const [n] = await q<{ notices: number; debtors: number }>(
+        'SELECT count(*)::int AS notices, count(DISTINCT debtor_id)::int AS debtors FROM notices',
+      );
+      expect(n!.notices).toBe(s.notices);
+      expect(n!.debtors).toBe(n!.notices); // nobody got two notices
+      expect((await q<{ n: number }>('SELECT count(*)::int AS n FROM debtors'))[0]!.n).toBe(120);
+      const [multi] = await q<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT debtor_id FROM items GROUP BY debtor_id HAVING count(DISTINCT source) > 1) x`,
+      );
+      expect(multi!.n).toBe(120); // 5 items each: billing, fica, legacy-landline, billing, fica (a few CSV rows broken)
+      expect(s.crossSourceDebtors).toBe(120);
+      const [due] = await q<{ n: number }>(
+        `SELECT count(DISTINCT debtor_id)::int AS n FROM items WHERE due_date <= current_date - 3`,
+      );
+      expect(n!.notices).toBe(due!.n);
+    } finally {
+      await store.close();
+    }
   });
 });

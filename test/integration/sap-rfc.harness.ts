@@ -1,8 +1,8 @@
 import type { SapRfcConnectorConfigInput } from '../../connectors/sap-rfc/config';
 import { createSapRfcConnector, type SapRfcConnector } from '../../connectors/sap-rfc/connector';
+import { type FakeSapOptions, FakeSapRfc } from '../../src/simulators/sap-rfc/fake-transport';
 import { loadCompiledMapping } from '../../src/sync/registry';
 import { docNumber, type HarnessFactory, type SourceHarness } from '../conformance/source-connector.harness';
-import { type FakeSapOptions, FakeSapRfc } from '../simulators/sap-rfc/fake-transport';
 
 /** The customers of the harness's company code; seeded items are spread over them (one RFC read each). */
 export const HARNESS_CUSTOMERS = ['10100001', '10100002', '10100003', '10100004'];

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { createSapRfcConnector, type SapRfcConnector } from '../../connectors/sap-rfc/connector';
 import { ConnectorError, IntegrationError } from '../../src/domain/errors';
 import type { WriteBackCommand } from '../../src/domain/write-back';
+import { FakeSapRfc } from '../../src/simulators/sap-rfc/fake-transport';
 import { type Store, truncateAll } from '../../src/store';
 import { loadCompiledMapping } from '../../src/sync/registry';
 import { listQuarantine, readCheckpoint, type SyncResult, syncSource } from '../../src/sync/sync';
 import { sourceConnectorConformance } from '../conformance/source-connector.conformance';
 import { STORE_FACTORIES } from '../helpers/stores';
-import { FakeSapRfc } from '../simulators/sap-rfc/fake-transport';
 import {
   createSapRfcHarness,
   fiArOptions,

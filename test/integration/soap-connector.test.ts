@@ -6,6 +6,7 @@ import { createSoapConnector, type SoapCallLog, type SoapConnector } from '../..
 import { scrub } from '../../connectors/soap/transformers';
 import { ConnectorError, IntegrationError, IntegrityError } from '../../src/domain/errors';
 import type { WriteBackCommand } from '../../src/domain/write-back';
+import { TelcoBillingSimulator } from '../../src/simulators/telco-billing/server';
 import { type Store, truncateAll } from '../../src/store/db';
 import type { RawBatch } from '../../src/sync/connector';
 import { loadCompiledMapping } from '../../src/sync/registry';
@@ -13,7 +14,6 @@ import { readCheckpoint, syncSource } from '../../src/sync/sync';
 import { sourceConnectorConformance } from '../conformance/source-connector.conformance';
 import { docNumber } from '../conformance/source-connector.harness';
 import { STORE_FACTORIES } from '../helpers/stores';
-import { TelcoBillingSimulator } from '../simulators/telco-billing/server';
 import {
   CREDENTIALS,
   MAPPING,

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createSoapConnector, type SoapConnector, type SoapConnectorContext } from '../../connectors/soap/connector';
+import { type SimulatorOptions, TelcoBillingSimulator } from '../../src/simulators/telco-billing/server';
 import { loadCompiledMapping } from '../../src/sync/registry';
 import type { SourceHarness } from '../conformance/source-connector.harness';
 import { docNumber } from '../conformance/source-connector.harness';
-import { type SimulatorOptions, TelcoBillingSimulator } from '../simulators/telco-billing/server';
 
 export const REPO = join(__dirname, '../..');
 export const MAPPING = 'mappings/telco-legacy-soap.v1.yaml';

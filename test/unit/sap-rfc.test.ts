@@ -15,7 +15,7 @@ import {
 import { ConnectorError, IntegrationError } from '../../src/domain/errors';
 import type { WriteBackCommand } from '../../src/domain/write-back';
 import { compileMapping, loadMappingFile, type MappingResult } from '../../src/mapping';
-import { BAPI3007_2_FIELDS, BAPIDFKKCL_FIELDS } from '../simulators/sap-rfc/fake-transport';
+import { BAPI3007_2_FIELDS, BAPIDFKKCL_FIELDS } from '../../src/simulators/sap-rfc/fake-transport';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '../fixtures/sap-rfc', name), 'utf8')) as {

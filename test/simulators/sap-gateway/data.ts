@@ -5,10 +5,17 @@ export const PARTNERS_SERVICE = '/sap/opu/odata/sap/API_BUSINESS_PARTNER';
 /** Entity sets the simulated Gateway refuses to write (SAP marks them `sap:creatable/updatable="false"`). */
 export const READ_ONLY_SETS = new Set(['A_OperationalAcctgDocItemCube']);
 
+const v2Days = new Map<string, string>();
+
 /** `YYYY-MM-DD` → `/Date(ms)/`; null stays null. */
 export function v2(day: string | null | undefined): string | null {
   if (!day) return null;
-  return `/Date(${Date.parse(`${day}T00:00:00Z`)})/`;
+  let d = v2Days.get(day);
+  if (d === undefined) {
+    d = `/Date(${Date.parse(`${day}T00:00:00Z`)})/`;
+    if (v2Days.size < 10_000) v2Days.set(day, d);
+  }
+  return d;
 }
 
 export function addDays(day: string, n: number): string {

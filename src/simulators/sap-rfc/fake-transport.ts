@@ -18,7 +18,7 @@ import type {
   RfcStructure,
   RfcTransport,
 } from '../../../connectors/sap-rfc/transport';
-import { formatMinor, parseDecimalToMinor } from '../../../src/domain/money';
+import { formatMinor, parseDecimalToMinor } from '../../domain/money';
 
 /** The BAPI3007_2 fields this fake fills (a subset of the 111, in the structure's order). */
 export const BAPI3007_2_FIELDS = [

@@ -9,13 +9,22 @@
  *
  * Amounts are kept as integer cents with the simulator's own decimal code (two decimals), independent of ours.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as soap from 'soap';
 
-export const WSDL_PATH = join(__dirname, '../../../connectors/soap/wsdl/telco-billing-v2.wsdl');
+const WSDL = 'connectors/soap/wsdl/telco-billing-v2.wsdl';
+/** The WSDL shipped with Clearhub, found from src (tests) or dist/src (the built demo), which has no copy of it. */
+export const WSDL_PATH = ((): string => {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, WSDL))) return join(dir, WSDL);
+    dir = resolve(dir, '..');
+  }
+  return join(__dirname, '../../..', WSDL);
+})();
 const SERVICE_PATH = '/services/v2/OpenItemService';
 
 export interface LedgerItem {
