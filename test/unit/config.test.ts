@@ -90,7 +90,9 @@ describe('initTenant', () => {
   it('writes a tenant that loads back with the parameters in place, keeping comments and creating data dirs', () => {
     const file = initTenant({ ...params, home: tmp });
     expect(file).toBe(join(tmp, 'config', 'tenants', 'acme-mobil.yaml'));
-    const cfg = loadTenantConfig(file, { env: { SMTP_PASSWORD: 's3cret' } });
+    const cfg = loadTenantConfig(file, {
+      env: { SMTP_PASSWORD: 's3cret', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' },
+    });
     expect(cfg.tenant).toMatchObject({
       id: 'acme-mobil',
       name: 'Acme "Mobil" GmbH: Nord #1',
@@ -111,7 +113,8 @@ describe('initTenant', () => {
     const text = readFileSync(file, 'utf8');
     expect(text).toContain('§ 286 BGB');
     expect(text).toContain(SMTP_PASSWORD_REF);
-    expect(text).not.toContain('{{');
+    // Every init parameter is filled in; what remains in braces are the SOAP connector's request templates.
+    expect(text).not.toMatch(/\{\{\s*(tenantId|name|country|currency)\s*\}\}/);
   });
 
   it('refuses to overwrite without force, overwrites with it', () => {
@@ -120,7 +123,10 @@ describe('initTenant', () => {
     expect(err).toBeInstanceOf(IntegrationError);
     expect(err.message).toMatch(/already exists/);
     const file = initTenant({ ...params, home: tmp, name: 'Other', force: true });
-    expect(loadTenantConfig(file, { env: { SMTP_PASSWORD: 'x' } }).tenant.name).toBe('Other');
+    expect(
+      loadTenantConfig(file, { env: { SMTP_PASSWORD: 'x', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' } }).tenant
+        .name,
+    ).toBe('Other');
   });
 
   it('honours outDir and works for the e-commerce profile', () => {
