@@ -31,6 +31,11 @@ export interface SyncOptions {
   batches: AsyncIterable<PulledBatch>;
   map: (record: Record<string, string>, ctx: { line?: number }) => MapOutcome;
   onProgress?: (records: number) => void;
+  /**
+   * Groups a connector's pages until a transaction holds at least this many records: fewer commits, coarser
+   * checkpoints (a resume starts after the last committed group). @defaultValue 0 (one transaction per page)
+   */
+  minRecordsPerTransaction?: number;
 }
 
 export interface SyncResult {
@@ -69,25 +74,33 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
     debtorsCreated: 0,
   };
   // Debtors repeat across batches (one customer, many invoices): stage each version of a debtor once per sync.
-  const seenDebtors = new Map<string, string>();
+  const seenDebtors = new Map<string, IngestDebtor>();
+  const minRecords = opts.minRecordsPerTransaction ?? 0;
   const debtorIds: IngestCache = new Map() as IngestCache;
   // Read and map the next batch while the database writes this one: the two run on different cores.
+  // Small pages (an OData page, a SOAP page) may be grouped into transactions of at least `minRecords`: one commit,
+  // one staging round per group. The checkpoint saved is the group's last, so a resume starts after the group.
+  async function* grouped(): AsyncGenerator<PulledBatch> {
+    let records: SourceRecord[] = [];
+    let checkpoint: string | undefined;
+    for await (const b of opts.batches) {
+      records = records.length === 0 ? b.records : records.concat(b.records);
+      checkpoint = b.checkpoint ?? checkpoint;
+      if (records.length >= minRecords) {
+        yield { records, checkpoint };
+        records = [];
+      }
+    }
+    if (records.length > 0 || checkpoint !== undefined) yield { records, checkpoint };
+  }
   async function* prepared() {
-    for await (const batch of opts.batches) {
+    for await (const batch of grouped()) {
       const { debtors: mapped, items, rejects, skipped } = mapBatch(batch, opts.map);
       const debtors: IngestDebtor[] = [];
       for (const d of mapped) {
-        const fp = JSON.stringify([
-          d.name,
-          d.type,
-          d.email ?? null,
-          d.phone ?? null,
-          d.language,
-          d.country ?? null,
-          d.tags,
-        ]);
-        if (seenDebtors.get(d.externalId) === fp) continue;
-        seenDebtors.set(d.externalId, fp);
+        const seen = seenDebtors.get(d.externalId);
+        if (seen && sameDebtor(seen, d)) continue;
+        seenDebtors.set(d.externalId, d);
         debtors.push(d);
       }
       yield { batch, debtors, items, rejects, skipped };
@@ -141,6 +154,19 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       .execute();
   }
   return total;
+}
+
+function sameDebtor(a: IngestDebtor, b: IngestDebtor): boolean {
+  return (
+    a.name === b.name &&
+    a.type === b.type &&
+    (a.email ?? null) === (b.email ?? null) &&
+    (a.phone ?? null) === (b.phone ?? null) &&
+    a.language === b.language &&
+    (a.country ?? null) === (b.country ?? null) &&
+    a.tags.length === b.tags.length &&
+    a.tags.every((t, i) => t === b.tags[i])
+  );
 }
 
 function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {

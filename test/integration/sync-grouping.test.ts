@@ -1,0 +1,70 @@
+import { openStore, type Store } from '../../src/store/db';
+import { loadCompiledMapping } from '../../src/sync/registry';
+import { type PulledBatch, readCheckpoint, syncSource } from '../../src/sync/sync';
+import { HEADER } from '../helpers/tenant';
+
+const columns = HEADER.split(',');
+const page = (from: number, n: number, checkpoint: string): PulledBatch => ({
+  checkpoint,
+  records: Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    const values = [
+      `C${i % 3}`,
+      'Kunde',
+      'B2C',
+      'k@example.org',
+      '',
+      'de',
+      'DE',
+      `INV-${i}`,
+      '',
+      '2026-09-01',
+      '2026-10-01',
+      'EUR',
+      '10.00',
+      '10.00',
+      '0',
+      '',
+    ];
+    return { record: Object.fromEntries(columns.map((c, j) => [c, values[j]!])), line: i + 2 };
+  }),
+});
+
+async function* pages(): AsyncGenerator<PulledBatch> {
+  yield page(0, 10, 'p1');
+  yield page(10, 10, 'p2');
+  yield page(20, 10, 'p3');
+}
+
+describe('sync groups small pages into larger transactions when asked', () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openStore('pglite:memory');
+    await store.migrate();
+  });
+  afterEach(async () => store.close());
+
+  const run = (minRecordsPerTransaction?: number) =>
+    syncSource(store, {
+      tenantId: 't',
+      source: 's',
+      debtorMatch: 'externalId',
+      batches: pages(),
+      map: loadCompiledMapping('mappings/csv-generic.v1.yaml'),
+      ...(minRecordsPerTransaction ? { minRecordsPerTransaction } : {}),
+    });
+  const transactions = async () =>
+    (await store.db.selectFrom('events').select('event_id').where('type', '=', 'items.imported').execute()).length;
+
+  test('by default each page is its own transaction with its own checkpoint', async () => {
+    expect((await run()).inserted).toBe(30);
+    expect(await transactions()).toBe(3);
+    expect(await readCheckpoint(store, 't', 's')).toBe('p3');
+  });
+
+  test('with a minimum of 25 records, the three pages of 10 commit as one transaction', async () => {
+    expect((await run(25)).inserted).toBe(30);
+    expect(await transactions()).toBe(1);
+    expect(await readCheckpoint(store, 't', 's')).toBe('p3');
+  });
+});
