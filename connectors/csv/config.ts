@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { IntegrationError } from '../../src/domain/errors';
+import { parseConnectorOptions } from '../../src/sync/connector';
 
 /**
  * Options of the CSV connector (a source's `options` in a tenant config).
@@ -50,10 +50,6 @@ export type CsvConnectorConfig = z.output<typeof csvConnectorConfigSchema>;
  * @throws IntegrationError naming each bad option.
  */
 export function parseCsvConnectorConfig(input: unknown, baseDir = process.cwd()): CsvConnectorConfig {
-  const r = csvConnectorConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid CSV connector options: ${problems.join('; ')}`, 'options');
-  }
-  return { ...r.data, inbound: resolve(baseDir, r.data.inbound), outbound: resolve(baseDir, r.data.outbound) };
+  const data = parseConnectorOptions('CSV', csvConnectorConfigSchema, input);
+  return { ...data, inbound: resolve(baseDir, data.inbound), outbound: resolve(baseDir, data.outbound) };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IntegrationError } from '../../src/domain/errors';
+import { parseConnectorOptions } from '../../src/sync/connector';
 
 /** Service roots of the two A2X services we use, relative to `baseUrl`. */
 export const DEFAULT_SERVICES = {
@@ -90,10 +90,6 @@ export type SapOdataConnectorConfig = z.output<typeof sapOdataConnectorConfigSch
  * @throws IntegrationError naming each bad option.
  */
 export function parseSapOdataConnectorConfig(input: unknown): SapOdataConnectorConfig {
-  const r = sapOdataConnectorConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid sap-odata connector options: ${problems.join('; ')}`, 'options');
-  }
-  return { ...r.data, baseUrl: r.data.baseUrl.replace(/\/+$/, '') };
+  const data = parseConnectorOptions('sap-odata', sapOdataConnectorConfigSchema, input);
+  return { ...data, baseUrl: data.baseUrl.replace(/\/+$/, '') };
 }

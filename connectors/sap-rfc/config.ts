@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { UNSET_SECRET as UNSET } from '../../src/config/secrets';
 import { IntegrationError } from '../../src/domain/errors';
+import { parseConnectorOptions } from '../../src/sync/connector';
 
 const dats = z
   .string()
@@ -133,19 +134,15 @@ export type SapRfcFiCaConfig = z.output<typeof fiCaSchema>;
  * @throws IntegrationError naming each bad option, or an unset password variable.
  */
 export function parseSapRfcConnectorConfig(input: unknown): SapRfcConnectorConfig {
-  const r = sapRfcConnectorConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid sap-rfc connector options: ${problems.join('; ')}`, 'options');
-  }
-  const pw = r.data.connection.passwd;
+  const data = parseConnectorOptions('sap-rfc', sapRfcConnectorConfigSchema, input);
+  const pw = data.connection.passwd;
   if (pw?.startsWith(UNSET)) {
     throw new IntegrationError(
       `environment variable ${pw.slice(UNSET.length)} is not set (referenced by connection.passwd)`,
       'options.connection.passwd',
     );
   }
-  return r.data;
+  return data;
 }
 
 /** node-rfc connection parameters from the validated options (what `Pool` gets as `connectionParameters`). */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { IntegrationError } from '../../src/domain/errors';
+import { parseConnectorOptions } from '../../src/sync/connector';
 
 const token = (max: number) =>
   z
@@ -131,12 +132,8 @@ export type SapSoapConnectorConfig = z.output<typeof sapSoapConnectorConfigSchem
  * @throws IntegrationError naming each bad option.
  */
 export function parseSapSoapConnectorConfig(input: unknown, baseDir = process.cwd()): SapSoapConnectorConfig {
-  const r = sapSoapConnectorConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid sap-soap connector options: ${problems.join('; ')}`, 'options');
-  }
-  const c = r.data;
+  const data = parseConnectorOptions('sap-soap', sapSoapConnectorConfigSchema, input);
+  const c = data;
   const auth =
     c.auth.type === 'certificate'
       ? {

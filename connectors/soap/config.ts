@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { IntegrationError } from '../../src/domain/errors';
+import { parseConnectorOptions } from '../../src/sync/connector';
 
 /** Placeholders each operation's request template may use (`{{name}}`). */
 export const PLACEHOLDERS = {
@@ -221,13 +221,9 @@ export function placeholdersIn(
  * @throws IntegrationError naming each bad option.
  */
 export function parseSoapConnectorConfig(input: unknown, baseDir = process.cwd()): SoapConnectorConfig {
-  const r = soapConnectorConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid SOAP connector options: ${problems.join('; ')}`, 'options');
-  }
-  const wsdl = isUrl(r.data.wsdl) || isAbsolute(r.data.wsdl) ? r.data.wsdl : resolve(baseDir, r.data.wsdl);
-  return { ...r.data, wsdl };
+  const data = parseConnectorOptions('SOAP', soapConnectorConfigSchema, input);
+  const wsdl = isUrl(data.wsdl) || isAbsolute(data.wsdl) ? data.wsdl : resolve(baseDir, data.wsdl);
+  return { ...data, wsdl };
 }
 
 export function isUrl(s: string): boolean {

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import { IntegrationError } from '../domain/errors';
 /**
  * The contract between sync/routing and a source system (DESIGN §5). Every connector kind (`connectors/<kind>/`)
  * implements {@link SourceConnector}; sync pulls batches from it, routing delivers write-backs to it.
@@ -113,4 +115,18 @@ export interface SourceConnector {
 export interface ClearedBatch {
   items: { sourceKey: string; evidence: string; clearedOn?: string }[];
   checkpoint: Checkpoint;
+}
+
+/**
+ * Validates a connector's options with its zod schema (options from a tenant file were checked with file positions
+ * already; this is for options built in code). Every problem is named with its path.
+ * @throws IntegrationError `invalid <kind> connector options: path: message; …`
+ */
+export function parseConnectorOptions<S extends z.ZodType>(kind: string, schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new IntegrationError(`invalid ${kind} connector options: ${problems.join('; ')}`, 'options');
+  }
+  return r.data;
 }
