@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { classifyError } from '../domain/errors';
 import { event } from '../domain/events';
 import type { WriteBackCommand, WriteBackResult } from '../domain/write-back';
@@ -73,29 +74,18 @@ export async function deliverOutbox(
       .execute();
     throw err;
   }
-  await store.db.transaction().execute(async (trx) => {
-    const updated = await trx
-      .updateTable('outbox')
-      .set({
-        status: 'delivered',
-        attempts: attempt,
-        delivered_at: new Date().toISOString(),
-        result: JSON.stringify(result),
-        last_error: null,
-      })
-      .where('outbox_id', '=', row.outbox_id)
-      .where('status', 'in', ['pending', 'enqueued'])
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) > 0) {
-      await appendEvents(trx, [
-        event(row.tenant_id, 'writeback.delivered', `outbox:${row.outbox_id}`, {
-          outboxId: row.outbox_id,
-          source: row.source,
-          attempts: attempt,
-        }),
-      ]);
-    }
-  });
+  // One statement marks the row delivered and logs the event only if this call made the change: a single commit per
+  // delivery, and a concurrent duplicate delivery logs nothing.
+  await sql`
+    WITH done AS (
+      UPDATE outbox SET status = 'delivered', attempts = ${attempt}, delivered_at = now(),
+             result = ${JSON.stringify(result)}::text::jsonb, last_error = NULL
+      WHERE outbox_id = ${row.outbox_id} AND status IN ('pending', 'enqueued')
+      RETURNING tenant_id, outbox_id, source)
+    INSERT INTO events (tenant_id, type, subject, payload)
+    SELECT tenant_id, 'writeback.delivered', 'outbox:' || outbox_id,
+           jsonb_build_object('outboxId', outbox_id, 'source', source, 'attempts', ${attempt}::int)
+    FROM done`.execute(store.db);
   return result.status;
 }
 
