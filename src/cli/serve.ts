@@ -1,6 +1,7 @@
 import { createApp } from '../api/app';
 import { createLogger } from '../api/logger';
 import { recordPayment } from '../gateway/payments';
+import { WRITEBACK_QUEUE } from '../routing/relay';
 import { Runtime } from '../runtime';
 
 /** Runs the HTTP API until SIGINT/SIGTERM. Stateless: run as many as you like behind a load balancer. */
@@ -11,6 +12,18 @@ export async function serve(o: { home: string; port: number; host: string }): Pr
     store: rt.store,
     services: { recordPayment: (input) => recordPayment(rt.store, input) },
     logger,
+    // The API writes outbox rows that workers take from the queue: with BullMQ, Redis must answer too.
+    readiness: async () => {
+      try {
+        const c = await rt.queue.counts(WRITEBACK_QUEUE);
+        return { ok: true, checks: { queue: `${rt.queue.kind}: ${c.waiting} waiting, ${c.failed} failed` } };
+      } catch (err) {
+        return {
+          ok: false,
+          checks: { queue: `${rt.queue.kind}: ${err instanceof Error ? err.message : String(err)}` },
+        };
+      }
+    },
   });
   const server = app.listen(o.port, o.host);
   await new Promise<void>((r) => server.once('listening', () => r()));
