@@ -29,6 +29,8 @@ export interface RuntimeOptions {
    * demo puts the sap-rfc connector on its in-process fake SAP this way), or undefined for the configured one.
    */
   connectorOverride?: (src: TenantConfig['sources'][number], home: string) => SourceConnector | undefined;
+  /** Receives one structured line per external call of the connectors that report them (with the tenant added). */
+  callLog?: (line: object) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export class Runtime {
     readonly store: Store,
     readonly queue: QueueDriver,
     private readonly connectorOverride?: RuntimeOptions['connectorOverride'],
+    private readonly callLog?: RuntimeOptions['callLog'],
   ) {}
 
   static async open(opts: RuntimeOptions): Promise<Runtime> {
@@ -58,7 +61,7 @@ export class Runtime {
       prefix: opts.queuePrefix ?? process.env.CLEARHUB_QUEUE_PREFIX,
       ...(Number.isFinite(lock) && lock > 0 ? { lockDurationMs: lock } : {}),
     });
-    return new Runtime(home, store, queue, opts.connectorOverride);
+    return new Runtime(home, store, queue, opts.connectorOverride, opts.callLog);
   }
 
   tenantsDir(): string {
@@ -127,7 +130,9 @@ export class Runtime {
     let c = this.connectorCache.get(key);
     if (!c) {
       const src = this.source(cfg, sourceName);
-      c = this.connectorOverride?.(src, this.home) ?? createSourceConnector(src, this.home);
+      const tenant = cfg.tenant.id;
+      const log = this.callLog ? (line: object) => this.callLog?.({ tenant, ...line }) : undefined;
+      c = this.connectorOverride?.(src, this.home) ?? createSourceConnector(src, this.home, log);
       this.connectorCache.set(key, c);
     }
     return c;

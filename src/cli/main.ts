@@ -24,7 +24,9 @@ function homeOf(cmd: Command): string {
 }
 
 async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await Runtime.open({ home: homeOf(cmd) });
+  // Connector call lines (scrubbed) go to stderr, so `--json` output on stdout stays clean; LOG_LEVEL=info shows them.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', json: true, stream: process.stderr });
+  const rt = await Runtime.open({ home: homeOf(cmd), callLog: (line) => logger.info('call', line) });
   try {
     return await fn(rt);
   } finally {

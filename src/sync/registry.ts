@@ -19,10 +19,11 @@ import type { MapOutcome } from './sync';
 export type SourceSpec = Pick<SourceConfig, 'name' | 'kind' | 'mapping' | 'options' | 'debtorMatch'>;
 
 /**
- * Creates the connector of a configured source. Relative paths in its options resolve against the installation
+ * Creates the connector of a configured source; `log` receives the connector's one line per external call where the
+ * connector offers it (sap-odata, soap). Relative paths in its options resolve against the installation
  * directory. A kind whose connector is not built yet is a configuration error that says so.
  */
-export function createSourceConnector(src: SourceSpec, home: string): SourceConnector {
+export function createSourceConnector(src: SourceSpec, home: string, log?: (line: object) => void): SourceConnector {
   switch (src.kind) {
     case 'csv':
       return new CsvConnector(parseCsvConnectorConfig({ kind: 'csv', ...src.options }, home));
@@ -36,7 +37,10 @@ export function createSourceConnector(src: SourceSpec, home: string): SourceConn
       });
     case 'sap-odata': {
       const { postings, ...odata } = src.options as { postings?: Record<string, unknown> };
-      const odataConnector = createSapOdataConnector({ kind: 'sap-odata', ...odata }, { source: src.name });
+      const odataConnector = createSapOdataConnector(
+        { kind: 'sap-odata', ...odata },
+        { source: src.name, ...(log ? { log } : {}) },
+      );
       const reader: SourceConnector = Object.assign(odataConnector, {
         async *cleared({ since, signal }: { since?: string; signal: AbortSignal }) {
           for await (const b of odataConnector.clearedSince(since, signal)) {
