@@ -223,6 +223,34 @@ export class Runtime {
     return rows;
   }
 
+  /**
+   * `POST /v1/items`: records a push source sends, mapped by its mapping and upserted like one pulled batch;
+   * rejected records are quarantined and reported by position.
+   */
+  async pushItems(input: { tenantId: string; source: string; records: Record<string, string>[] }) {
+    const cfg = this.tenant(input.tenantId);
+    const src = cfg.sources.find((s) => s.name === input.source && s.kind === 'push' && !s.disabled);
+    if (!src)
+      throw new IntegrationError(`tenant ${input.tenantId} has no enabled push source "${input.source}"`, 'source');
+    const map = loadCompiledMapping(src.mapping);
+    const rejected: { index: number; reason: string }[] = [];
+    input.records.forEach((r, index) => {
+      const m = map(r, { line: index + 1 });
+      if (!m.ok && !m.skipped) rejected.push({ index, reason: m.reason });
+    });
+    async function* one() {
+      yield { records: input.records.map((record, i) => ({ record, line: i + 1, file: 'POST /v1/items' })) };
+    }
+    const r = await syncSource(this.store, {
+      tenantId: cfg.tenant.id,
+      source: src.name,
+      debtorMatch: src.debtorMatch,
+      batches: one(),
+      map,
+    });
+    return { inserted: r.inserted, updated: r.updated, unchanged: r.unchanged, quarantined: r.quarantined, rejected };
+  }
+
   strategy(cfg: TenantConfig): DunningStrategy {
     const s = cfg.dunning.strategy;
     return { name: s.name, version: s.version, levels: s.levels, minTotalMinor: cfg.dunning.minTotalMinor ?? 0 };

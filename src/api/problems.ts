@@ -70,6 +70,7 @@ export const problems = {
       'WWW-Authenticate': error ? `Bearer realm="clearhub", error="${error}"` : 'Bearer realm="clearhub"',
     }),
   notFound: (detail: string) => new ProblemError(problem('not-found', 'Not found', 404, detail)),
+  notImplemented: (detail: string) => new ProblemError(problem('not-implemented', 'Not implemented', 501, detail)),
   conflict: (detail: string, field?: string) =>
     new ProblemError(
       problem('conflict', 'Conflict', 409, detail, field ? { errors: [{ path: field, message: detail }] } : {}),

@@ -19,6 +19,8 @@ import {
   OutboxQuery,
   PaymentRequest,
   PaymentResponse,
+  PushItemsRequest,
+  PushItemsResponse,
   Readiness,
 } from './schemas';
 import type { ApiServices } from './services';
@@ -272,6 +274,28 @@ export function buildRoutes(deps: RouteDeps): Route[] {
             replayed: result.replayed,
           } satisfies z.output<typeof PaymentResponse>,
         };
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/v1/items',
+      operationId: 'pushItems',
+      summary: "Send open items (a push source): mapped by the source's mapping and upserted; bad records quarantined",
+      tag: 'items',
+      auth: true,
+      body: PushItemsRequest,
+      responses: {
+        200: { description: 'Upserted; rejected records listed by position', schema: PushItemsResponse },
+        422: { description: 'No push source of that name in the tenant' },
+      },
+      handle: async ({ tenantId, body }): Promise<Reply> => {
+        if (!deps.services.pushItems) throw problems.notImplemented('this server has no push sources');
+        const records = body.records.map((r) =>
+          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '' : String(v)])),
+        );
+        const result = await deps.services.pushItems({ tenantId, source: body.source, records });
+        return { status: 200, json: result satisfies z.output<typeof PushItemsResponse> };
       },
     }),
 

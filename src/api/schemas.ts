@@ -72,6 +72,21 @@ export const PaymentRequest = named(
     .describe('A payment received outside the gateway. Exactly one of debtorId or externalId with source.'),
 );
 
+export const PushItemsRequest = named(
+  requestSchemas,
+  'PushItemsRequest',
+  z
+    .strictObject({
+      source: id('A source of kind `push` in the tenant file; its mapping turns each record into a debtor and an item'),
+      records: z
+        .array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])))
+        .min(1)
+        .max(10_000)
+        .describe("Flat records in the source's own field names, as its mapping expects (values as text or numbers)"),
+    })
+    .describe('Items a shop or platform sends instead of being pulled: upserted, unchanged ones change nothing'),
+);
+
 const cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,400}$/, 'expected a cursor from a previous page')
@@ -109,6 +124,20 @@ export const Amount = named(
     value: z.string().describe('Decimal string in major units, e.g. "119.00"'),
     currency: z.string().describe('ISO 4217 code'),
     minor: z.int().describe('Integer minor units, e.g. 11900'),
+  }),
+);
+
+export const PushItemsResponse = named(
+  responseSchemas,
+  'PushItemsResponse',
+  z.object({
+    inserted: z.int(),
+    updated: z.int(),
+    unchanged: z.int(),
+    quarantined: z.int(),
+    rejected: z
+      .array(z.object({ index: z.int().describe('Position in records, 0-based'), reason: z.string() }))
+      .describe('Records the mapping rejected; they wait in the quarantine with this reason'),
   }),
 );
 

@@ -11,6 +11,19 @@ export interface ApiServices {
    * `details.conflict === true` when the idempotency key was used for a different payment (answered 409).
    */
   recordPayment(input: RecordPaymentRequest): Promise<RecordPaymentOutcome>;
+  /**
+   * Upserts records a push source sends, through that source's mapping (`POST /v1/items`). Rejected records are
+   * quarantined and reported by position. Optional: without it the route answers 501.
+   */
+  pushItems?(input: { tenantId: string; source: string; records: Record<string, string>[] }): Promise<PushItemsOutcome>;
+}
+
+export interface PushItemsOutcome {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  quarantined: number;
+  rejected: { index: number; reason: string }[];
 }
 
 export const PAYMENT_METHODS = ['cash', 'card_present', 'bank_transfer', 'cheque', 'other'] as const;

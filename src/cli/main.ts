@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
 import { initTenant } from '../config/init';
+import { loadTenantConfig } from '../config/load';
+import { lenientEnv } from '../config/secrets';
 import { IntegrationError } from '../domain/errors';
-import { formatMinor } from '../domain/money';
+import { formatMinor, parseDecimalToMinor } from '../domain/money';
+import { offerableMethods, unservedTenantMethods } from '../gateway/catalogue';
 import { compileMapping } from '../mapping/compile';
 import { loadMappingFile } from '../mapping/load';
 import { readSample, testMapping } from '../mapping/sample';
@@ -278,6 +281,61 @@ export function buildProgram(): Command {
       });
     });
 
+  // --- clearhub methods: the payment-method catalogue (src/gateway/catalogue); reads config only, no database ---
+  program
+    .command('methods')
+    .description('payment methods that can be offered for a country, currency and amount, and the provider of each')
+    .option('--country <cc>', 'ISO 3166 country (default: the tenant’s with --tenant, else any)')
+    .option('--currency <code>', 'ISO 4217 currency (default: the tenant’s with --tenant, else any)')
+    .option('--amount <decimal>', 'amount in major units, e.g. 19.99 (needs a currency)')
+    .option('--tenant <id>', 'only the tenant’s configured paymentMethods, in their order')
+    .option('--json', 'print JSON')
+    .action((o, cmd: Command) => {
+      const tenant = o.tenant ? loadTenantForMethods(homeOf(cmd), String(o.tenant)) : undefined;
+      const country = o.country ? String(o.country).toUpperCase() : tenant?.tenant.country;
+      const currency = o.currency ? String(o.currency).toUpperCase() : tenant?.tenant.currency;
+      if (o.amount !== undefined && !currency) throw new IntegrationError('an amount needs --currency', '--amount');
+      const amountMinor =
+        o.amount !== undefined && currency ? parseDecimalToMinor(String(o.amount), currency, '--amount') : undefined;
+      const offers = offerableMethods({
+        country,
+        currency,
+        amountMinor,
+        tenantMethods: tenant?.paymentMethods,
+      });
+      for (const u of tenant ? unservedTenantMethods(tenant.paymentMethods) : []) {
+        console.error(`note: ${u.method} via ${u.provider} is not offered: ${u.reason}`);
+      }
+      const rows = offers.map((x) => ({
+        method: x.method.id,
+        name: x.method.name,
+        flow: x.method.flow,
+        provider: x.provider,
+        providerType: x.providerType,
+        fallback: x.providers.slice(1).join(', '),
+        refund: x.method.refund,
+        recurring: x.method.recurring,
+      }));
+      if (o.json) {
+        return console.log(
+          JSON.stringify(
+            offers.map((x) => ({
+              method: x.method.id,
+              name: x.method.name,
+              flow: x.method.flow,
+              provider: x.provider,
+              providerType: x.providerType,
+              providers: x.providers,
+              refund: x.method.refund,
+              recurring: x.method.recurring,
+            })),
+          ),
+        );
+      }
+      printTable(rows, ['method', 'name', 'flow', 'provider', 'providerType', 'fallback', 'refund', 'recurring']);
+    });
+  // --- end clearhub methods ---
+
   program
     .command('serve')
     .description('run the HTTP API')
@@ -311,6 +369,13 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** The tenant file alone: `methods` needs the configuration, not the store that `Runtime.open` starts. */
+function loadTenantForMethods(home: string, id: string) {
+  const file = join(resolve(home), 'config', 'tenants', `${id}.yaml`);
+  if (!existsSync(file)) throw new IntegrationError(`no tenant "${id}" (looked for ${file})`, 'tenant');
+  return loadTenantConfig(file, { env: lenientEnv() });
 }
 
 async function waitForOutbox(rt: Runtime): Promise<void> {

@@ -34,6 +34,7 @@ export function createSourceConnector(src: SourceSpec, home: string, log?: (line
     case 'soap':
       return createSoapConnector({ kind: 'soap', ...withPackageFile(src.options, 'wsdl', home) }, home, {
         source: src.name,
+        ...(log ? { log } : {}),
       });
     case 'sap-odata': {
       const { postings, ...odata } = src.options as { postings?: Record<string, unknown> };
@@ -63,15 +64,32 @@ export function createSourceConnector(src: SourceSpec, home: string, log?: (line
       ]);
     }
     case 'push':
-      throw new IntegrationError(
-        `source "${src.name}": the ${src.kind} connector is not available in this version; mark the source disabled`,
-        'sources.kind',
-      );
+      return pushSource(src.name);
     default: {
       const never: never = src.kind;
       throw new IntegrationError(`unknown source kind ${String(never)}`, 'sources.kind');
     }
   }
+}
+
+/**
+ * A push source (`POST /v1/items`): nothing to pull (the records arrive through the API) and nowhere to write back;
+ * the platform that pushes reads its items' state from the API.
+ */
+function pushSource(name: string): SourceConnector {
+  return {
+    kind: 'push',
+    async *pull() {},
+    async writeBack(command) {
+      throw new IntegrationError(
+        `source "${name}" is a push source: it has no system to write the ${command.kind} back to; read it from GET /v1/items`,
+        'sources.kind',
+      );
+    },
+    async check() {
+      return { ok: true, checks: [{ name: 'push', ok: true, detail: 'records arrive through POST /v1/items' }] };
+    },
+  };
 }
 
 /**

@@ -48,6 +48,8 @@ const providerTypeSchema = z.strictObject({
   variants: z.array(z.string().min(1)).optional(),
   /** Preview/gated, or documented but absent from the SDK: known, never offered. */
   preview: z.boolean().optional(),
+  /** Narrows the method's countries for this provider (e.g. Stripe's Pay by Bank is UK only). */
+  countries: z.array(country).min(1).optional(),
   note: z.string().optional(),
 });
 
@@ -179,6 +181,15 @@ export function isOfferable(m: PaymentMethodEntry, q: Pick<OfferQuery, 'country'
  * Deprecated methods, preview provider types and methods no available provider carries are left out.
  */
 export function offerableMethods(q: OfferQuery = {}): Offer[] {
+  if (q.country !== undefined && !isKnownCountry(q.country)) {
+    throw new IntegrationError(`"${q.country}" is not an ISO 3166-1 alpha-2 country code (e.g. DE, AT, CH)`, 'country');
+  }
+  if (q.currency !== undefined && !isKnownCurrency(q.currency)) {
+    throw new IntegrationError(`"${q.currency}" is not a known ISO 4217 currency code (e.g. EUR, CHF)`, 'currency');
+  }
+  if (q.amountMinor !== undefined && (!Number.isSafeInteger(q.amountMinor) || q.amountMinor < 0)) {
+    throw new IntegrationError('must be a non-negative integer amount in minor units', 'amountMinor');
+  }
   const catalogue = q.catalogue ?? CATALOGUE;
   const byId = q.catalogue ? indexById(q.catalogue) : BY_ID;
   const available = q.providers ? new Set(q.providers) : undefined;
@@ -204,7 +215,11 @@ export function offerableMethods(q: OfferQuery = {}): Offer[] {
   const offers: Offer[] = [];
   for (const { method, providers } of order) {
     if (!isOfferable(method, q)) continue;
-    const eligible = available ? providers.filter((p) => available.has(p)) : providers;
+    const eligible = providers.filter(
+      (p) =>
+        (!available || available.has(p)) &&
+        (!q.country || !method.providers[p]!.countries || method.providers[p]!.countries.includes(q.country)),
+    );
     const first = eligible[0];
     if (!first) continue;
     offers.push({ method, provider: first, providerType: method.providers[first]!.type, providers: eligible });

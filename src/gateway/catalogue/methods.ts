@@ -276,7 +276,7 @@ export const METHOD_ROWS: CatalogueInput = [
     recurring: 'no',
     countries: ['GB', ...EU],
     currencies: ['GBP', 'EUR'],
-    providers: { stripe: { type: 'pay_by_bank', note: 'UK only' }, adyen: { type: 'paybybank' } },
+    providers: { stripe: { type: 'pay_by_bank', countries: ['GB'], note: 'UK only' }, adyen: { type: 'paybybank' } },
     notes: 'NOTES: UK (+EU on Adyen), no currency named; GBP and EUR are the currencies of those countries',
   },
   {
