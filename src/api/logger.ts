@@ -145,8 +145,12 @@ export function scrubText(text: string): string {
   s = s.replace(KEY_VALUE, `$1${REDACTED}`);
   s = maskIbans(s);
   s = maskPans(s);
+  // Personal data: an e-mail address keeps its first letter and domain (enough to tell debtors apart in a log).
+  s = s.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`);
   return s;
 }
+
+const EMAIL = /\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b/g;
 
 // IBAN: two letters, two check digits, 11–30 alphanumerics, optionally in groups separated by single spaces.
 const IBAN_CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}/g;

@@ -142,3 +142,12 @@ describe('scrub', () => {
     expect(scrubText(once)).toBe(once);
   });
 });
+
+describe('personal data in logs', () => {
+  test('e-mail addresses keep only their first letter and domain, and scrubbing twice changes nothing', () => {
+    const once = scrubText('notice ntc-1 bounced for anna.mueller@example.org (550)');
+    expect(once).toBe('notice ntc-1 bounced for a***@example.org (550)');
+    expect(scrubText(once)).toBe(once);
+    expect(scrubText('invoice INV-2024-000123 of 119.00 EUR')).toBe('invoice INV-2024-000123 of 119.00 EUR');
+  });
+});
