@@ -8,6 +8,12 @@ import { loadTenantConfig } from '../config/load';
 import { lenientEnv } from '../config/secrets';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor, parseDecimalToMinor } from '../domain/money';
+import {
+  BUSINESS_LUMP_SUM_MINOR,
+  defaultInterest,
+  loadBaseRates,
+  SURCHARGE_BASIS_POINTS,
+} from '../dunning/legal/interest';
 import { offerableMethods, unservedTenantMethods } from '../gateway/catalogue';
 import { compileMapping } from '../mapping/compile';
 import { loadMappingFile } from '../mapping/load';
@@ -251,6 +257,73 @@ export function buildProgram(): Command {
         printTable(rows, ['source', 'kind', 'check', 'ok', 'detail']);
         if (rows.some((r) => r.ok === 'FAIL')) process.exitCode = 1;
       });
+    });
+
+  program
+    .command('interest')
+    .description('German default interest (§288 BGB) per day across base-rate periods')
+    .requiredOption('--amount <amount>', 'the amount in default, e.g. 10000.00')
+    .option('--currency <code>', 'currency', 'EUR')
+    .requiredOption('--from <date>', 'first day of default (YYYY-MM-DD), inclusive')
+    .requiredOption('--to <date>', 'last day (YYYY-MM-DD), inclusive')
+    .option('--consumer', 'a consumer is party: base rate + 5 points')
+    .option('--business', 'no consumer is party: base rate + 9 points (and the €40 lump sum, §288 (5))')
+    .addOption(
+      new Option('--day-count <convention>', 'days per year').choices(['act/365', 'act/act']).default('act/365'),
+    )
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      if (Boolean(o.consumer) === Boolean(o.business))
+        throw new IntegrationError('say --consumer or --business', '--consumer');
+      const currency = String(o.currency).toUpperCase();
+      const table = loadBaseRates(resolve(packageRoot(), 'config/legal/de-base-rate.yaml'));
+      const r = defaultInterest({
+        amountMinor: parseDecimalToMinor(o.amount, currency, '--amount'),
+        from: o.from,
+        to: o.to,
+        surchargeBasisPoints: o.consumer ? SURCHARGE_BASIS_POINTS.consumer : SURCHARGE_BASIS_POINTS.business,
+        table,
+        dayCount: o.dayCount,
+      });
+      const pct = (bp: number) => (bp / 100).toFixed(2);
+      if (o.json) {
+        return console.log(
+          JSON.stringify({
+            interest: { value: formatMinor(r.interestMinor, currency), currency, minor: r.interestMinor },
+            days: r.days,
+            dayCount: o.dayCount,
+            ...(o.business
+              ? {
+                  lumpSum: {
+                    value: formatMinor(BUSINESS_LUMP_SUM_MINOR, 'EUR'),
+                    currency: 'EUR',
+                    minor: BUSINESS_LUMP_SUM_MINOR,
+                  },
+                }
+              : {}),
+            periods: r.periods.map((p) => ({
+              ...p,
+              baseRate: pct(p.baseRateBasisPoints),
+              rate: pct(p.rateBasisPoints),
+            })),
+          }),
+        );
+      }
+      printTable(
+        r.periods.map((p) => ({
+          from: p.from,
+          to: p.to,
+          days: p.days,
+          baseRate: `${pct(p.baseRateBasisPoints)} %`,
+          rate: `${pct(p.rateBasisPoints)} %`,
+          interest: formatMinor(p.interestMinor, currency),
+        })),
+        ['from', 'to', 'days', 'baseRate', 'rate', 'interest'],
+      );
+      console.log(
+        `interest: ${formatMinor(r.interestMinor, currency)} ${currency} for ${r.days} days (${o.dayCount}, rounded half up once at the end)`,
+      );
+      if (o.business) console.log(`plus the lump sum of 40.00 EUR a business creditor may claim (§288 (5) BGB)`);
     });
 
   const quarantine = program.command('quarantine').description('records a source sent that could not be mapped');

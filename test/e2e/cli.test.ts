@@ -136,6 +136,44 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(table.out).toMatch(/1 of 2 records map/);
   });
 
+  test('interest prints §288 BGB default interest with the periods and rates it used', () => {
+    const r = clearhub(
+      home,
+      'interest',
+      '--amount',
+      '10000.00',
+      '--currency',
+      'EUR',
+      '--from',
+      '2024-05-15',
+      '--to',
+      '2025-02-10',
+      '--consumer',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const out = json(r.out);
+    expect(out.interest).toEqual({ value: '614.60', currency: 'EUR', minor: 61460 }); // computed by hand in test/unit/interest.test.ts
+    expect(out.periods.map((p: { rate: string; days: number }) => [p.rate, p.days])).toEqual([
+      ['8.62', 47],
+      ['8.37', 184],
+      ['7.27', 41],
+    ]);
+    const bad = clearhub(
+      home,
+      'interest',
+      '--amount',
+      '10000.005',
+      '--from',
+      '2024-05-15',
+      '--to',
+      '2025-02-10',
+      '--consumer',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--amount/);
+  });
+
   test('doctor checks every configured source', () => {
     const r = clearhub(home, 'doctor', '--json');
     expect(r.code).toBe(0);
