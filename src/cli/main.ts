@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
+import { parseCamt } from '../cash/camt';
+import { parseMt940Buffer } from '../cash/mt940';
 import { initTenant } from '../config/init';
 import { loadTenantConfig } from '../config/load';
 import { lenientEnv } from '../config/secrets';
@@ -409,6 +411,36 @@ export function buildProgram(): Command {
     });
   // --- end clearhub methods ---
 
+  // --- clearhub statement: bank statements (src/cash); reads the file only, no database ---
+  const statement = program.command('statement').description('bank statements: camt.052/053/054 and MT940');
+  statement
+    .command('parse <file>')
+    .description('read a camt.052/053/054 or MT940 file and print its statements (amounts signed, credits positive)')
+    .option('--json', 'print one JSON object {"statements":[…]}')
+    .action((file: string, o: { json?: boolean }) => {
+      const statements = parseStatementFile(file);
+      if (o.json) {
+        console.log(JSON.stringify({ statements }));
+        return;
+      }
+      for (const s of statements) {
+        const bal = (b: typeof s.openingBalance) => (b ? `${formatMinor(b.amountMinor, s.currency)} (${b.date})` : '-');
+        console.log(`${s.id ?? ''} ${s.account} ${s.currency}: ${bal(s.openingBalance)} → ${bal(s.closingBalance)}`);
+        printTable(
+          s.entries.map((e) => ({
+            booked: e.bookingDate,
+            amount: formatMinor(e.amountMinor, s.currency),
+            counterparty: e.counterparty?.name ?? '',
+            reference: e.creditorReference ?? e.endToEndId ?? '',
+            remittance: e.remittance ?? '',
+            returnReason: e.returnReason ?? '',
+          })),
+          ['booked', 'amount', 'counterparty', 'reference', 'remittance', 'returnReason'],
+        );
+      }
+    });
+  // --- end clearhub statement ---
+
   program
     .command('serve')
     .description('run the HTTP API')
@@ -457,6 +489,25 @@ async function waitForOutbox(rt: Runtime): Promise<void> {
     if (c.pending === 0 && c.enqueued === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** camt when the file is XML, MT940 otherwise. Unreadable files raise an IntegrationError naming the file. */
+function parseStatementFile(file: string) {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    throw new IntegrationError(`cannot read ${file}: ${(err as Error).message}`, 'file');
+  }
+  const head = buf
+    .subarray(0, 64)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  if (head.startsWith('<?xml') || head.startsWith('<Document') || /^<\w+:Document/.test(head)) {
+    return parseCamt(buf.toString('utf8'), file);
+  }
+  return parseMt940Buffer(buf, file);
 }
 
 export { formatMinor, waitForOutbox };
