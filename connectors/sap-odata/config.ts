@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConnectorOptions } from '../../src/sync/connector';
+import { resilienceOptionsSchema } from '../../src/sync/resilience';
 
 /** Service roots of the two A2X services we use, relative to `baseUrl`. */
 export const DEFAULT_SERVICES = {
@@ -70,16 +71,7 @@ export const sapOdataConnectorConfigSchema = z.strictObject({
   /** Dunning area of `A_CustomerDunning` written by dunning_level commands (blank = no dunning areas). @defaultValue '' */
   dunningArea: z.string().max(2).default(''),
   /** Timeout, retries and breaker of the HTTP calls (see `src/sync/resilience.ts`). */
-  resilience: z
-    .strictObject({
-      timeoutMs: z.int().min(1).optional(),
-      retries: z.int().min(0).max(10).optional(),
-      backoffBaseMs: z.int().min(0).optional(),
-      backoffMaxMs: z.int().min(0).optional(),
-      breakerThreshold: z.int().min(1).optional(),
-      breakerHalfOpenAfterMs: z.int().min(1).optional(),
-    })
-    .default({}),
+  resilience: resilienceOptionsSchema,
 });
 
 export type SapOdataConnectorConfigInput = z.input<typeof sapOdataConnectorConfigSchema>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UNSET_SECRET as UNSET } from '../../src/config/secrets';
 import { IntegrationError } from '../../src/domain/errors';
 import { parseConnectorOptions } from '../../src/sync/connector';
+import { resilienceOptionsSchema } from '../../src/sync/resilience';
 
 const dats = z
   .string()
@@ -67,16 +68,7 @@ const common = {
   /** Records per batch (one store transaction each). @defaultValue 5000 */
   batchSize: z.int().min(1).max(100_000).default(5000),
   /** Resilience of reads (see src/sync/resilience.ts). Writes are retried by the outbox, not here. */
-  resilience: z
-    .strictObject({
-      timeoutMs: z.int().min(1).optional(),
-      retries: z.int().min(0).max(10).optional(),
-      backoffBaseMs: z.int().min(0).optional(),
-      backoffMaxMs: z.int().min(0).optional(),
-      breakerThreshold: z.int().min(1).optional(),
-      breakerHalfOpenAfterMs: z.int().min(1).optional(),
-    })
-    .default({}),
+  resilience: resilienceOptionsSchema,
 };
 
 const fiArSchema = z.strictObject({

@@ -11,6 +11,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
+import { z } from 'zod';
 import { ConnectorError, isRetryable } from '../domain/errors';
 
 /** Resilience settings of one source (config: `sources[].options.resilience`). */
@@ -28,6 +29,18 @@ export interface ResilienceOptions {
   /** How long an open breaker rejects calls before it lets one through. @defaultValue 30000 */
   breakerHalfOpenAfterMs?: number;
 }
+
+/** The zod schema of {@link ResilienceOptions}, for connectors' `resilience` option. */
+export const resilienceOptionsSchema = z
+  .strictObject({
+    timeoutMs: z.int().min(1).optional(),
+    retries: z.int().min(0).max(10).optional(),
+    backoffBaseMs: z.int().min(0).optional(),
+    backoffMaxMs: z.int().min(0).optional(),
+    breakerThreshold: z.int().min(1).optional(),
+    breakerHalfOpenAfterMs: z.int().min(0).optional(),
+  })
+  .default({});
 
 export interface SourcePolicy {
   /**
