@@ -152,6 +152,13 @@ export function amountJson(minor: number, currency: string): AmountJson {
 const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
+/** Keyset paging: rows were fetched with `limit + 1`; the extra row only says whether there is a next page. */
+function pageOf<R>(rows: R[], limit: number, key: (r: R) => string): { page: R[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null };
+}
+
 export interface RouteDeps {
   store: Store;
   services: ApiServices;
@@ -337,8 +344,7 @@ export function buildRoutes(deps: RouteDeps): Route[] {
           .orderBy('item_id')
           .limit(query.limit + 1)
           .execute();
-        const page = rows.slice(0, query.limit);
-        const last = page.at(-1);
+        const { page, nextCursor } = pageOf(rows, query.limit, (r) => r.item_id);
         return {
           status: 200,
           json: {
@@ -359,7 +365,7 @@ export function buildRoutes(deps: RouteDeps): Route[] {
               status: r.status,
               version: r.version,
             })),
-            nextCursor: rows.length > query.limit && last ? encodeCursor(last.item_id) : null,
+            nextCursor,
           } satisfies z.output<typeof ItemPage>,
         };
       },
@@ -455,8 +461,7 @@ export function buildRoutes(deps: RouteDeps): Route[] {
           .orderBy('outbox_id')
           .limit(query.limit + 1)
           .execute();
-        const page = rows.slice(0, query.limit);
-        const last = page.at(-1);
+        const { page, nextCursor } = pageOf(rows, query.limit, (r) => r.outbox_id);
         return {
           status: 200,
           json: {
@@ -471,7 +476,7 @@ export function buildRoutes(deps: RouteDeps): Route[] {
               lastError: r.last_error === null ? null : scrubText(r.last_error),
               createdAt: r.created_at,
             })),
-            nextCursor: rows.length > query.limit && last ? encodeCursor(last.outbox_id) : null,
+            nextCursor,
           } satisfies z.output<typeof OutboxPage>,
         };
       },

@@ -510,8 +510,6 @@ function parseStatementFile(file: string) {
   return parseMt940Buffer(buf, file);
 }
 
-export { formatMinor, waitForOutbox };
-
 export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);

@@ -288,6 +288,3 @@ function fingerprintOf(i: RecordPaymentInput): string {
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
-
-/** For messages: "119.00 EUR". */
-export const describeAmount = (minor: number, currency: string) => `${formatMinor(minor, currency)} ${currency}`;
