@@ -4,7 +4,6 @@ import { allocateOldestFirst } from '../domain/allocation';
 import { IntegrationError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { newId } from '../domain/ids';
-import { formatMinor } from '../domain/money';
 import type { WriteBackCommand } from '../domain/write-back';
 import { enqueueWriteBacks } from '../routing/outbox';
 import type { Store } from '../store/db';
