@@ -7,6 +7,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { IntegrationError } from '../domain/errors';
 import * as m0001 from './migrations/0001-initial';
+import * as m0002 from './migrations/0002-gateway';
+import * as m0003 from './migrations/0003-cash';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -27,7 +29,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001-initial': m0001 };
+const MIGRATIONS: Record<string, Migration> = { '0001-initial': m0001, '0002-gateway': m0002, '0003-cash': m0003 };
 
 function toSafeInt(v: string): number {
   const n = Number(v);
@@ -191,9 +193,11 @@ export function csvField(v: string | number | null | undefined): string {
 
 /** Removes every row of every table (tests only): keeps the schema. */
 export async function truncateAll(store: Store): Promise<void> {
+  const { rows } = await sql<{ tablename: string }>`
+    SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT LIKE 'kysely_%'`.execute(
+    store.db,
+  );
   await sql
-    .raw(
-      'TRUNCATE tenants, api_keys, debtors, debtor_links, items, payments, allocations, dunning_runs, notices, outbox, quarantine, checkpoints, events RESTART IDENTITY CASCADE',
-    )
+    .raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`)
     .execute(store.db);
 }

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { CashTables } from './schema-cash';
+import type { GatewayTables, PaymentGatewayColumns } from './schema-gateway';
 
 // Timestamps are read as ISO strings and dates as YYYY-MM-DD on both dialects (see the type parsers in db.ts).
 type Json<T> = ColumnType<T, string, string>;
@@ -69,7 +71,7 @@ export interface ItemsTable {
   updated_at: Generated<string>;
 }
 
-export interface PaymentsTable {
+export interface PaymentsTable extends PaymentGatewayColumns {
   tenant_id: string;
   payment_id: string;
   debtor_id: string | null;
@@ -185,7 +187,7 @@ export interface EventsTable {
   at: Generated<string>;
 }
 
-export interface Database {
+export interface Database extends GatewayTables, CashTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   debtors: DebtorsTable;
