@@ -253,7 +253,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
 }
 
 /** Splits on semicolons that end a line, keeping dollar-quoted function bodies whole. */
-function splitSql(text: string): string[] {
+export function splitSql(text: string): string[] {
   const out: string[] = [];
   let buf = '';
   let inDollar = false;

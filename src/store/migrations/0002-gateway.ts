@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { splitSql } from './0001-initial';
 
 /**
  * The payment gateway: checkout sessions, provider payments (the `payments` table grows the provider's view),
@@ -7,8 +8,7 @@ import { type Kysely, sql } from 'kysely';
  * engine adds promises and plans).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql
-    .raw(`
+  const ddl = `
 ALTER TABLE payments
   ADD COLUMN session_id        text,
   ADD COLUMN capture_mode      text NOT NULL DEFAULT 'automatic',
@@ -110,6 +110,6 @@ CREATE TABLE holds (
   PRIMARY KEY (tenant_id, hold_id)
 );
 CREATE INDEX holds_active ON holds (tenant_id, debtor_id) WHERE resolved_at IS NULL;
-`)
-    .execute(db);
+`;
+  for (const stmt of splitSql(ddl)) await sql.raw(stmt).execute(db);
 }
