@@ -12,6 +12,11 @@ export interface EventPayloads {
   'payment.recorded': { paymentId: string; amountMinor: number; currency: string; method: string };
   'payment.state_changed': { paymentId: string; from: string; to: string };
   'payment.allocated': { paymentId: string; itemId: string; amountMinor: number };
+  /** Money that left again (refund, chargeback, SEPA return): allocations taken back, items reopened. */
+  'payment.reversed': { paymentId: string; amountMinor: number; reason: string; evidence?: string };
+  'webhook.processed': { provider: string; eventId: string; type: string; outcome: string };
+  'hold.placed': { holdId: string; debtorId: string; itemId?: string; kind: string; reason: string };
+  'hold.released': { holdId: string; kind: string; reason: string };
   'notice.created': {
     noticeId: string;
     debtorId: string;

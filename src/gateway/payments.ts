@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { allocateOldestFirst } from '../domain/allocation';
 import { IntegrationError } from '../domain/errors';
-import { type DomainEvent, event } from '../domain/events';
+import { event } from '../domain/events';
 import { newId } from '../domain/ids';
-import type { WriteBackCommand } from '../domain/write-back';
-import { enqueueWriteBacks } from '../routing/outbox';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
+import { allocateSettled } from './settlement';
 
 /** A payment made outside the gateway (shop counter, cash desk, a transfer booked by hand). */
 export interface RecordPaymentInput {
@@ -80,123 +78,24 @@ export async function recordPayment(store: Store, input: RecordPaymentInput): Pr
       })
       .execute();
 
-    let q = trx
-      .selectFrom('items')
-      .select([
-        'item_id',
-        'source',
-        'source_key',
-        'external_id',
-        'document_number',
-        'due_date',
-        'open_minor',
-        'currency',
-      ])
-      .where('tenant_id', '=', input.tenantId)
-      .where('debtor_id', '=', debtorId)
-      .where('status', '=', 'open')
-      .where('currency', '=', input.currency);
-    if (input.itemIds?.length) q = q.where('item_id', 'in', input.itemIds);
-    const items = await q.forUpdate().execute();
-    if (input.itemIds?.length && items.length !== new Set(input.itemIds).size) {
-      throw new IntegrationError(`some items are not open items of this debtor in ${input.currency}`, 'itemIds');
-    }
-    const plan = allocateOldestFirst(
-      input.amountMinor,
-      items.map((i) => ({
-        itemId: i.item_id,
-        dueDate: i.due_date,
-        documentNumber: i.document_number,
-        openMinor: i.open_minor,
-      })),
-    );
-    const byId = new Map(items.map((i) => [i.item_id, i]));
-    const valueDate = (input.receivedAt ?? new Date().toISOString()).slice(0, 10);
-    const events: DomainEvent[] = [
+    await appendEvents(trx, [
       event(input.tenantId, 'payment.recorded', `payment:${paymentId}`, {
         paymentId,
         amountMinor: input.amountMinor,
         currency: input.currency,
         method: input.method,
       }),
-    ];
-    const writeBacks: { source: string; itemId: string; command: WriteBackCommand }[] = [];
-    const allocations: RecordPaymentResult['allocations'] = [];
-    for (const a of plan.allocations) {
-      const item = byId.get(a.itemId)!;
-      const rest = item.open_minor - a.amountMinor;
-      await trx
-        .insertInto('allocations')
-        .values({
-          tenant_id: input.tenantId,
-          allocation_id: newId(),
-          payment_id: paymentId,
-          item_id: a.itemId,
-          amount_minor: a.amountMinor,
-        })
-        .execute();
-      await trx
-        .updateTable('items')
-        .set((eb) => ({
-          open_minor: rest,
-          status: rest === 0 ? 'closed' : 'open',
-          updated_at: new Date().toISOString(),
-          version: eb('version', '+', 1),
-        }))
-        .where('tenant_id', '=', input.tenantId)
-        .where('item_id', '=', a.itemId)
-        .execute();
-      events.push(
-        event(input.tenantId, 'payment.allocated', `payment:${paymentId}`, {
-          paymentId,
-          itemId: a.itemId,
-          amountMinor: a.amountMinor,
-        }),
-      );
-      if (rest === 0)
-        events.push(
-          event(input.tenantId, 'item.closed', `item:${a.itemId}`, {
-            itemId: a.itemId,
-            reason: 'paid',
-            evidence: `payment:${paymentId}`,
-          }),
-        );
-      writeBacks.push({
-        source: item.source,
-        itemId: a.itemId,
-        command: {
-          kind: 'payment',
-          itemId: a.itemId,
-          sourceKey: item.source_key,
-          externalId: item.external_id,
-          documentNumber: item.document_number,
-          paymentId,
-          amountMinor: a.amountMinor,
-          currency: item.currency,
-          cleared: rest === 0,
-          valueDate,
-        },
-      });
-      allocations.push({
-        itemId: a.itemId,
-        documentNumber: item.document_number,
-        amountMinor: a.amountMinor,
-        cleared: rest === 0,
-      });
-    }
-    const allocated = input.amountMinor - plan.unallocatedMinor;
-    await trx
-      .updateTable('payments')
-      .set({ allocated_minor: allocated })
-      .where('tenant_id', '=', input.tenantId)
-      .where('payment_id', '=', paymentId)
-      .execute();
-    await enqueueWriteBacks(
-      trx,
-      input.tenantId,
-      writeBacks.map((w) => ({ ...w, outboxId: `pay-${paymentId}-${w.itemId}` })),
-    );
-    await appendEvents(trx, events);
+    ]);
+    const { allocations, allocatedMinor: allocated } = await allocateSettled(trx, {
+      tenantId: input.tenantId,
+      paymentId,
+      debtorId,
+      amountMinor: input.amountMinor,
+      currency: input.currency,
+      ...(input.itemIds?.length ? { itemIds: input.itemIds } : {}),
+      valueDate: (input.receivedAt ?? new Date().toISOString()).slice(0, 10),
+      strict: true,
+    });
     return {
       payment: {
         paymentId,
