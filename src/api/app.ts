@@ -93,15 +93,17 @@ export function createApp(deps: AppDeps): express.Application {
   for (const route of routes) {
     const chain: RequestHandler[] = [];
     if (route.auth) chain.push(auth);
-    if (route.body) chain.push(json);
+    if (route.raw) chain.push(express.raw({ type: () => true, limit: route.raw.limit }));
+    else if (route.body) chain.push(json);
     chain.push(async (req: Request, res: Response) => {
-      if (route.body && req.body === undefined) throw problems.unsupportedMediaType();
+      if (route.body && !route.raw && req.body === undefined) throw problems.unsupportedMediaType();
       const reply = await route.run({
         tenantId: req.tenantId ?? '',
         body: req.body,
         query: req.query,
         params: req.params,
         header: (name) => req.get(name),
+        headers: lowerCaseHeaders(req),
       });
       send(res, reply);
     });
@@ -131,6 +133,14 @@ export function createApp(deps: AppDeps): express.Application {
   });
 
   return app;
+}
+
+function lowerCaseHeaders(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
 }
 
 function send(res: Response, reply: Reply): void {

@@ -7,6 +7,8 @@ import type { Store } from '../store/db';
 import type { Database } from '../store/schema';
 import { scrubText } from './logger';
 import { fieldProblems, problems } from './problems';
+import { cashRoutes } from './routes-cash';
+import { gatewayRoutes } from './routes-gateway';
 import {
   type Amount,
   DebtorParams,
@@ -33,6 +35,8 @@ export interface RouteContext<B, Q, P> {
   query: Q;
   params: P;
   headers: Record<string, string>;
+  /** Every request header, lower-cased (webhook signatures are checked over headers the route does not declare). */
+  requestHeaders: Record<string, string>;
 }
 
 export interface Reply {
@@ -73,6 +77,11 @@ export interface Route {
   query?: z.ZodObject;
   params?: z.ZodObject;
   headers: HeaderSpec[];
+  /**
+   * The body is handed over untouched as a Buffer (webhooks, whose signatures are over the raw bytes; statement
+   * uploads; HTML form posts), up to `limit`; `body` then describes it for the OpenAPI document only.
+   */
+  raw?: { limit: string; contentTypes: string[] };
   responses: Record<number, ResponseSpec>;
   /** Validates the raw input against the schemas and runs the handler. */
   run(raw: {
@@ -81,6 +90,7 @@ export interface Route {
     query: unknown;
     params: unknown;
     header(name: string): string | undefined;
+    headers: Record<string, string>;
   }): Promise<Reply>;
 }
 
@@ -108,6 +118,7 @@ export function defineRoute<
   query?: Q;
   params?: P;
   headers?: HeaderSpec[];
+  raw?: Route['raw'];
   responses: Record<number, ResponseSpec>;
   handle(ctx: RouteContext<Out<B>, Out<Q>, Out<P>>): Promise<Reply>;
 }): Route {
@@ -130,10 +141,11 @@ export function defineRoute<
       }
       const params = spec.params ? parse(spec.params, raw.params) : undefined;
       const query = spec.query ? parse(spec.query, raw.query) : undefined;
-      const body = spec.body ? parse(spec.body, raw.body) : undefined;
+      const body = spec.raw ? raw.body : spec.body ? parse(spec.body, raw.body) : undefined;
       return handle({
         tenantId: raw.tenantId,
         headers: values,
+        requestHeaders: raw.headers,
         body: body as Out<B>,
         query: query as Out<Q>,
         params: params as Out<P>,
@@ -169,6 +181,10 @@ export interface RouteDeps {
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export function buildRoutes(deps: RouteDeps): Route[] {
+  return [...coreRoutes(deps), ...gatewayRoutes(deps), ...cashRoutes(deps)];
+}
+
+function coreRoutes(deps: RouteDeps): Route[] {
   const db: Kysely<Database> = deps.store.db;
   return [
     defineRoute({
