@@ -206,6 +206,26 @@ export const writeBackSchema = z.strictObject({
   backoffMaxMs: int.min(1),
 });
 
+export const gatewaySchema = z.strictObject({
+  /** The address debtors and PSPs reach Clearhub at: pay links, return URLs and webhook URLs are built on it. */
+  publicUrl: z.url({ error: 'expected an absolute URL such as https://pay.example.com' }),
+  /** Signs pay links (HMAC-SHA256); give it as `${env:NAME}`, at least 32 characters. */
+  payLinkSecret: z.string().min(1),
+  /** How long a pay link works after the notice that carries it. @defaultValue 30 */
+  payLinkTtlDays: int.min(1).max(365).default(30),
+  /** How long a checkout session can be paid. @defaultValue 60 */
+  sessionTtlMinutes: int.min(5).max(60 * 24 * 7).default(60),
+  /**
+   * Methods withdrawn from debtors in arrears (DESIGN §6 eligibility): from this dunning level on, the listed flow
+   * kinds (e.g. `bnpl_invoice`) or method ids (e.g. `invoice`) are not offered. The dunning strategy can withdraw more.
+   */
+  withdraw: z
+    .strictObject({ atLevel: int.min(1).max(9), methods: z.array(z.string().min(1)).min(1) })
+    .default({ atLevel: 2, methods: ['invoice', 'bnpl_invoice'] }),
+  /** Each provider's options, checked by that provider's own schema when the gateway starts (secrets as `${env:…}`). */
+  providers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+});
+
 const baseConfigSchema = z.strictObject({
   tenant: tenantInfoSchema,
   sources: z.array(sourceSchema).min(1),
@@ -217,6 +237,8 @@ const baseConfigSchema = z.strictObject({
     dir: nonEmpty,
   }),
   writeBack: writeBackSchema,
+  /** The payment gateway (checkout, pay links, providers). Optional: without it nothing is offered online. */
+  gateway: gatewaySchema.optional(),
 });
 
 type BaseConfig = z.output<typeof baseConfigSchema>;

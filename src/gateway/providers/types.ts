@@ -191,6 +191,8 @@ export interface WebhookEvent {
   decline?: Decline;
   /** For refunds: our refund id when the provider echoes it. */
   refundId?: string;
+  /** For refunds: the provider's id of the refund (Stripe `re_…`, Adyen modification pspReference, PayPal refund id). */
+  providerRefundReference?: string;
 }
 
 /** Raised by `parseWebhook` for a delivery that must be rejected with 400 and change nothing. */
