@@ -6,7 +6,7 @@
  * entries does not equal its closing balance is an {@link IntegrationError} naming file, statement and line.
  */
 import { IntegrationError } from '../domain/errors';
-import { isKnownCurrency, parseDecimalToMinor } from '../domain/money';
+import { exponentOf, isKnownCurrency, parseDecimalToMinor } from '../domain/money';
 import type { Balance, Counterparty, Statement, StatementEntry } from './statement';
 
 /** Pre-euro currencies still found in old statements; parsed with an ISO 4217 currency of the same exponent. */
@@ -23,6 +23,12 @@ const LEGACY_CURRENCIES: Readonly<Record<string, string>> = {
   BEF: 'JPY',
   LUF: 'JPY',
 };
+
+/** Exponents of the currencies looked up per amount (the fast path of {@link toMinor}). */
+const CURRENCY_EXPONENT = new Map<string, number>();
+for (const c of ['EUR', 'USD', 'GBP', 'CHF', 'PLN', 'CZK', 'SEK', 'DKK', 'NOK', 'HUF', 'RON', 'BGN', 'RUB']) {
+  if (isKnownCurrency(c)) CURRENCY_EXPONENT.set(c, exponentOf(c));
+}
 
 /** SEPA keywords in the purpose of a structured :86: (DFÜ-Abkommen, Anlage 3). */
 const SEPA_KEYWORDS = ['EREF', 'KREF', 'MREF', 'CRED', 'DEBT', 'SVWZ', 'ABWA', 'ABWE', 'IBAN', 'BIC', 'COAM', 'OAMT'];
@@ -70,12 +76,25 @@ function isoDate(yymmdd: string, file: string, line: number): string {
   return checkedDate(year, mm, dd, yymmdd, file, line);
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
 function checkedDate(year: number, mm: number, dd: number, raw: string, file: string, line: number): string {
-  if (!/^\d+$/.test(raw) || mm < 1 || mm > 12 || dd < 1 || dd > 31) fail(file, line, `"${raw}" is not a valid date`);
+  if (!isDigits(raw) || mm < 1 || mm > 12 || dd < 1 || dd > 31) fail(file, line, `"${raw}" is not a valid date`);
   // German banks date interest closings on the 30/360 calendar (e.g. 30 February): the last day of that month.
-  const last = new Date(Date.UTC(year, mm, 0)).getUTCDate();
+  const last = mm === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[mm - 1]!;
   const day = Math.min(dd, last);
-  return `${year}-${String(mm).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return `${year}-${pad2(mm)}-${pad2(day)}`;
+}
+
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Entry date MMDD relative to the value date: a December booking of a January value date is the previous year. */
@@ -89,7 +108,18 @@ function entryDate(mmdd: string, valueDate: string, file: string, line: number):
   return checkedDate(year, mm, Number(mmdd.slice(2, 4)), mmdd, file, line);
 }
 
+/** MT940 amounts: digits, a comma, up to the currency's decimals ("1234,5", "0,"). */
+const SIMPLE_AMOUNT = /^(\d{1,13}),(\d{0,3})$/;
+const POW10 = [1, 10, 100, 1000];
+
 function toMinor(amount: string, currency: string, file: string, line: number): number {
+  // Fast path for what nearly every line carries; anything else goes through the general parser and its errors.
+  const exp = CURRENCY_EXPONENT.get(currency);
+  if (exp !== undefined) {
+    const m = SIMPLE_AMOUNT.exec(amount);
+    if (m && m[2]!.length <= exp)
+      return Number(m[1]) * POW10[exp]! + (m[2] ? Number(m[2]) * POW10[exp - m[2].length]! : 0);
+  }
   const parseAs = isKnownCurrency(currency) ? currency : LEGACY_CURRENCIES[currency];
   if (!parseAs) fail(file, line, `unknown currency "${currency}"`);
   try {
@@ -99,52 +129,74 @@ function toMinor(amount: string, currency: string, file: string, line: number): 
   }
 }
 
-/** Splits text into SWIFT fields with the line each starts on; drops block wrappers and trailer lines. */
-function splitStatements(text: string): RawStatement[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  const statements: RawStatement[] = [];
+// Control characters (a stray SOH/ETX of a transmission wrapper) in front of a trailer line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these regexes exist to find control characters
+const CONTROL_RE = /[\x00-\x1f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these regexes exist to find control characters
+const CONTROL_ALL_RE = /[\x00-\x1f]/g;
+const HEADER_RE = /^(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})*\{4:/;
+const TRAILER_RE = /^-\}?\s*$|^-\}\{5:|^\{5:/;
+const TAG_RE = /^:([0-9]{2}[A-Z]?|NS):/;
+
+/**
+ * Splits text into SWIFT fields with the line each starts on; drops block wrappers and trailer lines. This is the hot
+ * loop of a large file: the regular expressions run only on lines that can match them (by their first character).
+ */
+function splitStatements(text: string, onStatement: (raw: RawStatement) => void): void {
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
   let current: RawStatement | undefined;
   let field: Field | undefined;
-  lines.forEach((rawLine, i) => {
+  // Each statement is handed on as soon as it is complete, so its raw fields never outlive it.
+  const close = () => {
+    if (current?.fields.some((f) => f.tag !== 'NS')) onStatement(current);
+    current = undefined;
+    field = undefined;
+  };
+  for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    let line = rawLine;
+    let line = lines[i]!;
     // {1:…}{2:…}{3:{…}}{4: prefix — the statement body follows, on this line or the next.
-    const header = /^(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})*\{4:/.exec(line);
-    if (header) {
-      line = line.slice(header[0].length);
-      current = undefined;
-      field = undefined;
+    if (line.charCodeAt(0) === 123 /* { */) {
+      const header = HEADER_RE.exec(line);
+      if (header) {
+        line = line.slice(header[0].length);
+        close();
+      }
     }
-    const bare = [...line].filter((c) => c.charCodeAt(0) >= 0x20).join('');
-    if (/^-\}?\s*$|^-\}\{5:|^\{5:/.test(bare)) {
-      current = undefined;
-      field = undefined;
-      return;
+    const bare = CONTROL_RE.test(line) ? line.replace(CONTROL_ALL_RE, '') : line;
+    const b0 = bare.charCodeAt(0);
+    if ((b0 === 45 /* - */ || b0 === 123) /* { */ && TRAILER_RE.test(bare)) {
+      close();
+      continue;
     }
-    const tag = /^:([0-9]{2}[A-Z]?|NS):/.exec(line);
+    const tag = line.charCodeAt(0) === 58 /* : */ ? TAG_RE.exec(line) : null;
     if (tag) {
       const name = tag[1]!;
       if (name === '20' || !current) {
+        close();
         current = { line: lineNo, fields: [] };
-        statements.push(current);
       }
       field = { tag: name, value: line.slice(tag[0].length), line: lineNo };
       current.fields.push(field);
-      return;
+      continue;
     }
     // text outside a field (bank headers such as "ABNANL2A", "940 00") carries nothing the model needs
     if (field) field.value += `\n${line}`;
-  });
-  return statements.filter((s) => s.fields.some((f) => f.tag !== 'NS'));
+  }
+  close();
 }
 
 const BALANCE_RE = /^([CD])(\d{6})([A-Z]{3})?(\d+(?:,\d*)?)$/;
 
 function parseBalance(f: Field, file: string, fallbackCurrency: string): { balance: Balance; currency: string } {
-  const m = BALANCE_RE.exec(f.value.trim());
-  if (!m) fail(file, f.line, `:${f.tag}: "${f.value.trim()}" is not a balance (expected e.g. C230131EUR1234,56)`);
+  // A balance is one line: what follows it before the next field (bank header lines of the next message, such as
+  // "ABNANL2A" / "940") is not part of it.
+  const nl = f.value.indexOf('\n');
+  const value = (nl < 0 ? f.value : f.value.slice(0, nl)).trim();
+  const m = BALANCE_RE.exec(value);
+  if (!m) fail(file, f.line, `:${f.tag}: "${value}" is not a balance (expected e.g. C230131EUR1234,56)`);
   const currency = m[3] ?? fallbackCurrency;
-  if (!currency) fail(file, f.line, `:${f.tag}: "${f.value.trim()}" has no currency`);
+  if (!currency) fail(file, f.line, `:${f.tag}: "${value}" has no currency`);
   const minor = toMinor(m[4]!, currency, file, f.line);
   return {
     balance: { amountMinor: m[1] === 'D' && minor !== 0 ? -minor : minor, date: isoDate(m[2]!, file, f.line) },
@@ -191,24 +243,28 @@ function joinFreeText(value: string): string {
   return out.replace(/\s+/g, ' ').trim();
 }
 
+const STRUCTURED_86_RE = /^(\d{3})([^A-Za-z0-9\s])(\d{2})/;
+
 /** Parses a German structured :86: (GVC, separator, ?nn subfields). Returns undefined for free text. */
 export function parseStructured86(value: string): Record<string, string> | undefined {
-  const flat = value.replace(/\n/g, '');
-  const m = /^(\d{3})([^A-Za-z0-9\s])(\d{2})/.exec(flat);
+  const flat = value.indexOf('\n') < 0 ? value : value.replace(/\n/g, '');
+  const m = STRUCTURED_86_RE.exec(flat);
   if (!m) return undefined;
   const sep = m[2]!;
   const details: Record<string, string> = { gvc: m[1]! };
+  let last = 'gvc';
   const parts = flat.slice(4).split(sep);
   for (const part of parts) {
-    const key = part.slice(0, 2);
-    if (!/^\d{2}$/.test(key)) {
+    const c0 = part.charCodeAt(0);
+    const c1 = part.charCodeAt(1);
+    if (!(c0 >= 48 && c0 <= 57 && c1 >= 48 && c1 <= 57)) {
       // a stray separator inside a subfield: keep the text with the previous subfield
-      const keys = Object.keys(details);
-      const last = keys[keys.length - 1]!;
       details[last] = `${details[last]}${sep}${part}`;
       continue;
     }
-    details[key] = (details[key] ?? '') + part.slice(2);
+    last = part.slice(0, 2);
+    const prev = details[last];
+    details[last] = prev === undefined ? part.slice(2) : prev + part.slice(2);
   }
   return details;
 }
@@ -410,9 +466,10 @@ function buildStatement(raw: RawStatement, file: string, options: Mt940Options):
 
 /** Parses MT940/MT942 text. Throws {@link IntegrationError} (field `file:line`) on anything it cannot read. */
 export function parseMt940(text: string, file: string, options: Mt940Options = {}): Statement[] {
-  const raws = splitStatements(text);
-  if (raws.length === 0) fail(file, 1, 'no MT940/MT942 statement found (expected a :20: field)');
-  return raws.map((r) => buildStatement(r, file, options));
+  const statements: Statement[] = [];
+  splitStatements(text, (raw) => statements.push(buildStatement(raw, file, options)));
+  if (statements.length === 0) fail(file, 1, 'no MT940/MT942 statement found (expected a :20: field)');
+  return statements;
 }
 
 /** Decodes UTF-8, or ISO-8859-1 when the bytes are not valid UTF-8, then parses. */
