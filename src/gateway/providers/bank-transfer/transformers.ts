@@ -1,8 +1,11 @@
 import { IntegrationError } from '../../../domain/errors';
 import { formatMinor } from '../../../domain/money';
 
-/** Mod 97-10 (ISO 7064) over a string of digits and letters, letters as 10..35: the check of IBANs and RF references. */
-function mod97(alnum: string): number {
+/**
+ * Mod 97-10 (ISO 7064) over a string of digits and letters, letters as 10..35: the check of IBANs, RF references and
+ * SEPA creditor identifiers (the SEPA direct-debit room and the pain writers in `src/cash` use it too).
+ */
+export function mod97(alnum: string): number {
   let rest = 0;
   for (const ch of alnum) {
     const code = ch.charCodeAt(0);
@@ -13,6 +16,8 @@ function mod97(alnum: string): number {
 }
 
 const REFERENCE = /^[A-Z0-9]{1,21}$/;
+/** ISO 9362: bank (4 letters), country (2 letters), location (2), optional branch (3). */
+const BIC = /^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/;
 
 /**
  * An ISO 11649 structured creditor reference ("RF" + 2 check digits + up to 21 letters and digits) for a payable, e.g.
@@ -69,6 +74,11 @@ export function giroCodePayload(i: GiroCodeInput): string {
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban) || mod97(`${iban.slice(4)}${iban.slice(0, 4)}`) !== 1) {
     throw new IntegrationError(`"${i.iban}" is not a valid IBAN`, 'iban');
   }
+  const bic = i.bic?.replace(/\s/g, '').toUpperCase() ?? '';
+  if (bic && !BIC.test(bic)) throw new IntegrationError(`"${i.bic}" is not a BIC (8 or 11 letters and digits)`, 'bic');
+  // One field per line: a line break inside a field would shift every field after it.
+  if (/[\r\n]/.test(name)) throw new IntegrationError('must be one line', 'name');
+  if (/[\r\n]/.test(i.text ?? '')) throw new IntegrationError('must be one line', 'text');
   if (i.reference && i.text) throw new IntegrationError('give a structured reference or a text, not both', 'text');
   const reference = i.reference?.replace(/\s/g, '').toUpperCase() ?? '';
   if (reference && !isCreditorReference(reference)) {
@@ -80,7 +90,7 @@ export function giroCodePayload(i: GiroCodeInput): string {
     '002', // version
     '1', // UTF-8
     'SCT', // SEPA credit transfer
-    i.bic ?? '',
+    bic,
     name,
     iban,
     `EUR${formatMinor(i.amountMinor, 'EUR')}`,
