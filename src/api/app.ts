@@ -7,6 +7,7 @@ import type { Store } from '../store/db';
 import { requireApiKey } from './api-keys';
 import { type Logger, requestLogger, routeOf } from './logger';
 import { buildOpenApi } from './openapi';
+import { payPageRouter } from './pages/pay';
 import { problems, toProblem } from './problems';
 import { buildRoutes, type Reply, type Route } from './routes';
 import type { ApiServices } from './services';
@@ -109,6 +110,8 @@ export function createApp(deps: AppDeps): express.Application {
     });
     app[route.method](route.path, ...chain);
   }
+
+  if (deps.services.gateway) app.use(payPageRouter(deps.services.gateway.ctx));
 
   app.use((req: Request) => {
     throw problems.notFound(

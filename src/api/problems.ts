@@ -70,6 +70,19 @@ export const problems = {
       'WWW-Authenticate': error ? `Bearer realm="clearhub", error="${error}"` : 'Bearer realm="clearhub"',
     }),
   notFound: (detail: string) => new ProblemError(problem('not-found', 'Not found', 404, detail)),
+  badRequest: (detail: string) => new ProblemError(problem('bad-request', 'Bad request', 400, detail)),
+  /** The provider did not answer clearly; the payment is pending and a status sync or the webhook will settle it. */
+  upstream: (detail: string, indeterminate: boolean) =>
+    new ProblemError(
+      problem(
+        indeterminate ? 'outcome-unknown' : 'provider-unavailable',
+        indeterminate ? 'Outcome unknown' : 'Provider unavailable',
+        indeterminate ? 504 : 502,
+        indeterminate
+          ? `${detail}; the payment may have been taken: it stays pending until the provider's status or webhook settles it — retry with the same Idempotency-Key, never with a new one`
+          : detail,
+      ),
+    ),
   notImplemented: (detail: string) => new ProblemError(problem('not-implemented', 'Not implemented', 501, detail)),
   conflict: (detail: string, field?: string) =>
     new ProblemError(
@@ -145,8 +158,28 @@ export function toProblem(
     const e = err as IntegrationError;
     const field = e.field;
     const message = field && e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message;
-    const p = e.details?.conflict === true ? problems.conflict(message, field) : problems.unprocessable(message, field);
+    const p =
+      e.details?.conflict === true
+        ? problems.conflict(message, field)
+        : e.details?.notFound === true
+          ? problems.notFound(message)
+          : problems.unprocessable(message, field);
     return { problem: scrubbed(p.problem), headers: {}, internal: false };
+  }
+  if (classifyError(err) === 'connector') {
+    const e = err as Error & { indeterminate?: boolean };
+    return {
+      problem: scrubbed(problems.upstream(e.message, e.indeterminate === true).problem),
+      headers: {},
+      internal: false,
+    };
+  }
+  if (err instanceof Error && err.name === 'WebhookRejected') {
+    return {
+      problem: scrubbed(problems.badRequest(`webhook rejected: ${err.message}`).problem),
+      headers: {},
+      internal: false,
+    };
   }
   if (isBodyParserError(err)) {
     const status = err.status ?? err.statusCode ?? 500;

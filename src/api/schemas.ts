@@ -8,12 +8,12 @@ import { PAYMENT_METHODS } from './services';
 export const requestSchemas = z.registry<{ id: string }>();
 export const responseSchemas = z.registry<{ id: string }>();
 
-function named<T extends z.ZodType>(registry: z.core.$ZodRegistry<{ id: string }>, id: string, schema: T): T {
+export function named<T extends z.ZodType>(registry: z.core.$ZodRegistry<{ id: string }>, id: string, schema: T): T {
   registry.add(schema, { id });
   return schema;
 }
 
-const id = (what: string) => z.string().min(1).max(200).describe(what);
+export const id = (what: string) => z.string().min(1).max(200).describe(what);
 
 // ---- requests ----
 

@@ -1,4 +1,6 @@
+import type { GatewayContext } from '../gateway/checkout';
 import type { RecordPaymentInput, RecordPaymentResult } from '../gateway/payments';
+import type { QueueDriver } from '../queue/types';
 /**
  * What the HTTP API calls. The API parses and formats; the services decide. `serve` wires the real implementations
  * (`recordPayment` from gateway/payments.ts); tests may wire others.
@@ -16,6 +18,16 @@ export interface ApiServices {
    * quarantined and reported by position. Optional: without it the route answers 501.
    */
   pushItems?(input: { tenantId: string; source: string; records: Record<string, string>[] }): Promise<PushItemsOutcome>;
+  /**
+   * The payment gateway: checkout sessions, payments, provider webhooks. Optional: without it those routes answer 501.
+   * With `queue`, webhook events are processed by workers; without it, in the request.
+   */
+  gateway?: {
+    ctx: GatewayContext;
+    queue?: QueueDriver;
+    /** The tenant whose provider account sent a webhook to `/v1/webhooks/{provider}` (one tenant per provider). */
+    webhookTenant(provider: string): string;
+  };
 }
 
 export interface PushItemsOutcome {

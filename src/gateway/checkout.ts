@@ -30,6 +30,12 @@ export interface TenantGateway {
   sessionTtlMinutes: number;
   /** Base of return URLs when a caller gives none (the pay-link page). */
   publicUrl: string;
+  /** Display name on the pay page. */
+  name: string;
+  languages: readonly string[];
+  defaultLanguage: string;
+  payLinkSecret: string;
+  payLinkTtlDays: number;
 }
 
 export interface GatewayContext {
