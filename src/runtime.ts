@@ -9,6 +9,13 @@ import { IntegrationError } from './domain/errors';
 import { createNotices, runIdOf } from './dunning/run';
 import { sendPendingNotices } from './dunning/send';
 import type { DunningStrategy } from './dunning/strategy';
+import { methodById } from './gateway/catalogue';
+import type { GatewayContext, TenantGateway } from './gateway/checkout';
+import { levelEligibility, withdrawnBy } from './gateway/eligibility';
+import { createProviders } from './gateway/registry';
+import { PaymentRouter } from './gateway/router';
+import { syncDuePayments } from './gateway/status-sync';
+import { consumeWebhooks, sweepWebhookEvents } from './gateway/webhooks';
 import { createQueue } from './queue';
 import type { QueueDriver } from './queue/types';
 import type { TargetResolver, WriteBackTarget } from './routing/deliver';
@@ -40,6 +47,7 @@ export interface RuntimeOptions {
 export class Runtime {
   private readonly tenantCache = new Map<string, TenantConfig>();
   private readonly connectorCache = new Map<string, SourceConnector>();
+  private readonly gatewayCache = new Map<string, TenantGateway>();
 
   private constructor(
     readonly home: string,
@@ -310,7 +318,108 @@ export class Runtime {
     }
   }
 
+  /**
+   * The payment gateway over every configured tenant: each tenant's providers, router and eligibility are built on
+   * first use from its `gateway` section (secrets resolved then: an unset variable is a clear error naming it).
+   */
+  gateway(): GatewayContext {
+    return { store: this.store, tenant: (id) => this.tenantGateway(id) };
+  }
+
+  /** Tenants with a `gateway` section. */
+  gatewayTenantIds(): string[] {
+    return this.tenantIds().filter((id) => this.tenant(id).gateway);
+  }
+
+  /** The one tenant using `provider`, for webhooks sent to `/v1/webhooks/{provider}` without a tenant. */
+  webhookTenant(provider: string): string {
+    const users = this.gatewayTenantIds().filter((id) => this.tenant(id).gateway?.providers[provider]);
+    if (users.length === 1) return users[0]!;
+    throw new IntegrationError(
+      users.length === 0
+        ? `no tenant uses ${provider}`
+        : `several tenants use ${provider} (${users.join(', ')}); point each account's webhook at /v1/webhooks/${provider}/<tenant>`,
+      'provider',
+      { notFound: true },
+    );
+  }
+
+  /**
+   * Background work of the gateway for a worker: processes stored webhook events from the queue, and every
+   * `everyMs` asks providers about payments whose outcome is unknown and re-queues events stranded between commit
+   * and enqueue.
+   */
+  async startGatewayWorker(opts: { concurrency?: number; everyMs?: number } = {}): Promise<{ close(): Promise<void> }> {
+    const ctx = this.gateway();
+    const consumer = await consumeWebhooks(ctx, this.queue, opts.concurrency ?? 4);
+    let stopped = false;
+    const tick = async () => {
+      for (const id of this.gatewayTenantIds()) {
+        if (stopped) return;
+        await syncDuePayments(ctx, id).catch(() => undefined);
+      }
+      await sweepWebhookEvents(ctx, this.queue).catch(() => undefined);
+    };
+    const timer = setInterval(() => void tick(), opts.everyMs ?? 15_000);
+    timer.unref();
+    return {
+      close: async () => {
+        stopped = true;
+        clearInterval(timer);
+        await consumer.close();
+      },
+    };
+  }
+
+  private tenantGateway(id: string): TenantGateway {
+    const cached = this.gatewayCache.get(id);
+    if (cached) return cached;
+    const cfg = this.tenant(id);
+    const g = cfg.gateway;
+    if (!g) throw new IntegrationError(`tenant ${id} has no gateway section; nothing can be paid online`, 'gateway');
+    const options = resolveSecrets(g.providers, 'gateway.providers') as Record<string, Record<string, unknown>>;
+    const eligibility = levelEligibility(this.store, g.withdraw);
+    const providers = createProviders(options, {
+      tenantId: id,
+      invoiceEligible: async (e) => {
+        if (!e.debtorId) return true;
+        const withdrawn = await eligibility({
+          tenantId: id,
+          debtorId: e.debtorId,
+          amountMinor: e.amountMinor,
+          currency: e.currency,
+          country: e.country ?? cfg.tenant.country,
+        });
+        const invoice = methodById('invoice');
+        return !invoice || !withdrawnBy(invoice, withdrawn);
+      },
+      ...(this.callLog ? { log: (line: object) => this.callLog?.({ tenant: id, ...line }) } : {}),
+    });
+    const t: TenantGateway = {
+      tenantId: id,
+      name: cfg.tenant.name,
+      country: cfg.tenant.country,
+      currency: cfg.tenant.currency,
+      languages: cfg.tenant.languages,
+      defaultLanguage: cfg.tenant.defaultLanguage,
+      methods: cfg.paymentMethods,
+      router: new PaymentRouter(providers),
+      eligibility,
+      sessionTtlMinutes: g.sessionTtlMinutes,
+      publicUrl: g.publicUrl,
+      payLinkSecret: secret(g.payLinkSecret, 'gateway.payLinkSecret')!,
+      payLinkTtlDays: g.payLinkTtlDays,
+    };
+    this.gatewayCache.set(id, t);
+    return t;
+  }
+
   async close(): Promise<void> {
+    for (const t of this.gatewayCache.values()) {
+      for (const name of ['stripe', 'adyen', 'paypal', 'sepa-direct-debit', 'bank-transfer', 'invoice']) {
+        if (t.router.has(name)) await t.router.provider(name).close?.();
+      }
+    }
     for (const c of this.connectorCache.values()) await c.close?.();
     this.connectorCache.clear();
     await this.queue.close();
@@ -331,4 +440,14 @@ export function packageRoot(): string {
     dir = resolve(dir, '..');
   }
   return resolve(__dirname, '..');
+}
+
+/** Resolves every `${env:…}` marker below `value`; an unset one is an error naming its field. */
+function resolveSecrets(value: unknown, field: string): unknown {
+  if (typeof value === 'string') return secret(value, field);
+  if (Array.isArray(value)) return value.map((v, i) => resolveSecrets(v, `${field}.${i}`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveSecrets(v, `${field}.${k}`)]));
+  }
+  return value;
 }

@@ -25,6 +25,7 @@ import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
 import { packageRoot, Runtime } from '../runtime';
 import { listQuarantine } from '../sync/sync';
 import { runDemo } from './demo';
+import { registerEpcQr } from './epc-qr';
 import { serve } from './serve';
 import { printTable } from './table';
 
@@ -148,10 +149,13 @@ export function buildProgram(): Command {
           onDelivered: () => delivered++,
           onDeadLetter: () => dead++,
         });
+        // Webhook events and status syncs of the payment gateway, for tenants that have one.
+        const gateway = rt.gatewayTenantIds().length ? await rt.startGatewayWorker() : undefined;
         if (o.once) {
           await relayAll(rt.store, rt.queue, retry);
           await waitForOutbox(rt);
           await consumer.close();
+          await gateway?.close();
           console.log(`delivered ${delivered}, dead letters ${dead}`);
           return;
         }
@@ -168,6 +172,7 @@ export function buildProgram(): Command {
           await new Promise((r) => setTimeout(r, Number(o.pollMs)));
         }
         await consumer.close();
+        await gateway?.close();
       });
     });
 
@@ -473,6 +478,7 @@ export function buildProgram(): Command {
       });
     });
 
+  registerEpcQr(program);
   return program;
 }
 

@@ -10,7 +10,13 @@ export async function serve(o: { home: string; port: number; host: string }): Pr
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', json: true });
   const app = createApp({
     store: rt.store,
-    services: { recordPayment: (input) => recordPayment(rt.store, input), pushItems: (input) => rt.pushItems(input) },
+    services: {
+      recordPayment: (input) => recordPayment(rt.store, input),
+      pushItems: (input) => rt.pushItems(input),
+      ...(rt.gatewayTenantIds().length
+        ? { gateway: { ctx: rt.gateway(), queue: rt.queue, webhookTenant: (p: string) => rt.webhookTenant(p) } }
+        : {}),
+    },
     logger,
     // The API writes outbox rows that workers take from the queue: with BullMQ, Redis must answer too.
     readiness: async () => {
