@@ -21,7 +21,7 @@ const BIC = /^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/;
 
 /**
  * An ISO 11649 structured creditor reference ("RF" + 2 check digits + up to 21 letters and digits) for a payable, e.g.
- * `creditorReference('INV2024000123')` → `RF45INV2024000123`. Banks carry it unchanged in the remittance information,
+ * `creditorReference('INV2024000123')` → `RF04INV2024000123`. Banks carry it unchanged in the remittance information,
  * which is what lets cash application match a transfer to its items.
  */
 export function creditorReference(reference: string): string {
@@ -40,7 +40,7 @@ export function isCreditorReference(text: string): boolean {
   return mod97(`${s.slice(4)}${s.slice(0, 4)}`) === 1;
 }
 
-/** Prints a reference in groups of four, as on paper: `RF45 INV2 0240 0012 3`. */
+/** Prints a reference in groups of four, as on paper: `RF04 INV2 0240 0012 3`. */
 export function groupInFours(reference: string): string {
   return reference.replace(/(.{4})(?=.)/g, '$1 ');
 }

@@ -1,0 +1,270 @@
+import { IntegrationError } from '../../../domain/errors';
+import type { PaymentState } from '../../../domain/types';
+import {
+  type CreatePaymentInput,
+  type NextAction,
+  type PaymentProvider,
+  type ProviderCapabilities,
+  type ProviderPayment,
+  WebhookRejected,
+} from '../types';
+import { type BankTransferConfig, type BankTransferConfigInput, parseBankTransferConfig } from './config';
+import { creditorReference, giroCodePayload } from './transformers';
+
+type BankInstructions = Extract<NextAction, { type: 'bank_instructions' }>;
+
+/**
+ * `awaiting` until the statement shows the transfer (in full: `paid`; in part it keeps waiting with `receivedMinor`),
+ * `canceled` when the checkout withdrew the instructions before any money came.
+ */
+export type BankTransferStatus = 'awaiting' | 'paid' | 'canceled';
+
+export interface BankTransferRecord {
+  /** The RF creditor reference, also our `providerReference`: the key cash application matches a credit on. */
+  reference: string;
+  paymentId: string;
+  idempotencyKey: string;
+  amountMinor: number;
+  currency: 'EUR';
+  status: BankTransferStatus;
+  receivedMinor: number;
+  /** Statement entries already counted (their ids), so a statement read twice counts once. */
+  creditEntries: string[];
+  instructions: BankInstructions;
+  createdAt: string;
+}
+
+/** Where the provider keeps its payments; a PostgreSQL implementation replaces {@link InMemoryBankTransferStore}. */
+export interface BankTransferStore {
+  get(reference: string): Promise<BankTransferRecord | undefined>;
+  getByPaymentId(paymentId: string): Promise<BankTransferRecord | undefined>;
+  save(record: BankTransferRecord): Promise<void>;
+}
+
+export class InMemoryBankTransferStore implements BankTransferStore {
+  readonly #byReference = new Map<string, BankTransferRecord>();
+  readonly #byPayment = new Map<string, string>();
+  async get(reference: string) {
+    const r = this.#byReference.get(reference);
+    return r && structuredClone(r);
+  }
+  async getByPaymentId(paymentId: string) {
+    const ref = this.#byPayment.get(paymentId);
+    return ref === undefined ? undefined : this.get(ref);
+  }
+  async save(record: BankTransferRecord) {
+    this.#byReference.set(record.reference, structuredClone(record));
+    this.#byPayment.set(record.paymentId, record.reference);
+  }
+}
+
+export interface BankTransferProviderOptions {
+  config: BankTransferConfigInput;
+  /** @defaultValue a new {@link InMemoryBankTransferStore} */
+  store?: BankTransferStore;
+  now?: () => Date;
+}
+
+export interface BankTransferProvider extends PaymentProvider {
+  readonly name: 'bank-transfer';
+  readonly config: BankTransferConfig;
+  /**
+   * Cash application calls this for a credit on the statement that carries the payment's RF reference. The payment is
+   * `succeeded` once the credits reach its amount; an over-payment is the matcher's to allocate or pay back.
+   */
+  recordTransfer(
+    reference: string,
+    credit: { entryId: string; amountMinor: number; currency: string },
+  ): Promise<ProviderPayment>;
+}
+
+const CAPABILITIES: ProviderCapabilities = {
+  partialCapture: false,
+  partialRefund: false,
+  multipleCaptures: false,
+  manualCapture: false,
+  recurring: false,
+  webhooks: false,
+  statusSync: true,
+};
+
+function stateOf(r: BankTransferRecord): PaymentState {
+  switch (r.status) {
+    case 'awaiting':
+      return 'pending';
+    case 'paid':
+      return 'succeeded';
+    case 'canceled':
+      return 'canceled';
+    default: {
+      const never: never = r.status;
+      throw new Error(`unknown status ${String(never)}`);
+    }
+  }
+}
+
+function toPayment(r: BankTransferRecord): ProviderPayment {
+  return {
+    providerReference: r.reference,
+    status: stateOf(r),
+    providerStatus: r.status,
+    amountMinor: r.amountMinor,
+    currency: r.currency,
+    capturedMinor: Math.min(r.receivedMinor, r.amountMinor),
+    refundedMinor: 0,
+    nextAction: r.status === 'awaiting' ? r.instructions : { type: 'none' },
+  };
+}
+
+/**
+ * The RF reference of a payment: from the payable's own reference when the checkout passes one
+ * (`methodData.extra.payableReference`, e.g. the invoice number), otherwise from our payment id (its last 21 letters
+ * and digits: the random part of the UUID).
+ */
+export function referenceFor(input: Pick<CreatePaymentInput, 'paymentId' | 'methodData'>): string {
+  const payable = input.methodData?.extra?.payableReference;
+  if (payable !== undefined) {
+    if (typeof payable !== 'string')
+      throw new IntegrationError('must be a string', 'methodData.extra.payableReference');
+    try {
+      return creditorReference(payable);
+    } catch (err) {
+      if (err instanceof IntegrationError) {
+        throw new IntegrationError('must be 1 to 21 letters and digits', 'methodData.extra.payableReference');
+      }
+      throw err;
+    }
+  }
+  const compact = input.paymentId.replace(/[^A-Za-z0-9]/g, '');
+  if (compact.length === 0)
+    throw new IntegrationError('has no letters or digits to build a reference from', 'paymentId');
+  return creditorReference(compact.slice(-21));
+}
+
+/**
+ * Bank transfer with a structured reference: `create` answers with the instructions (our account, the amount, an ISO
+ * 11649 RF reference, the EPC QR payload) and the payment stays `pending` until cash application finds the credit.
+ */
+export function createBankTransferProvider(options: BankTransferProviderOptions): BankTransferProvider {
+  const config = parseBankTransferConfig(options.config);
+  const store = options.store ?? new InMemoryBankTransferStore();
+  const clock = options.now ?? (() => new Date());
+
+  async function load(reference: string): Promise<BankTransferRecord> {
+    const r = await store.get(reference);
+    if (!r) throw new IntegrationError(`no bank transfer "${reference}"`, 'providerReference');
+    return r;
+  }
+
+  const provider: BankTransferProvider = {
+    name: 'bank-transfer',
+    capabilities: CAPABILITIES,
+    config,
+
+    async create(input) {
+      if (input.currency !== 'EUR') {
+        throw new IntegrationError('bank transfers with an EPC QR code are in EUR', 'currency');
+      }
+      const existing = await store.getByPaymentId(input.paymentId);
+      if (existing) {
+        if (existing.idempotencyKey !== input.idempotencyKey) {
+          throw new IntegrationError(
+            `payment ${input.paymentId} was created with a different idempotency key`,
+            'idempotencyKey',
+          );
+        }
+        return toPayment(existing);
+      }
+      const reference = referenceFor(input);
+      const other = await store.get(reference);
+      if (other && other.status === 'awaiting') {
+        throw new IntegrationError(
+          `${reference} is already the reference of payment ${other.paymentId}, which awaits its transfer`,
+          'methodData.extra.payableReference',
+        );
+      }
+      const qrPayload = giroCodePayload({
+        name: config.creditorName,
+        iban: config.iban,
+        ...(config.bic ? { bic: config.bic } : {}),
+        amountMinor: input.amountMinor,
+        currency: 'EUR',
+        reference,
+      });
+      const record: BankTransferRecord = {
+        reference,
+        paymentId: input.paymentId,
+        idempotencyKey: input.idempotencyKey,
+        amountMinor: input.amountMinor,
+        currency: 'EUR',
+        status: 'awaiting',
+        receivedMinor: 0,
+        creditEntries: [],
+        instructions: {
+          type: 'bank_instructions',
+          creditorName: config.creditorName,
+          iban: config.iban,
+          ...(config.bic ? { bic: config.bic } : {}),
+          amountMinor: input.amountMinor,
+          currency: 'EUR',
+          reference,
+          qrPayload,
+        },
+        createdAt: clock().toISOString(),
+      };
+      await store.save(record);
+      return toPayment(record);
+    },
+
+    async capture() {
+      throw new IntegrationError('the payer pushes a bank transfer; there is nothing to capture', 'capture');
+    },
+
+    async complete(ref) {
+      return provider.retrieve(ref);
+    },
+
+    async retrieve(ref) {
+      return toPayment(await load(ref));
+    },
+
+    async cancel(ref) {
+      const r = await load(ref);
+      if (r.status === 'paid' || r.receivedMinor > 0) {
+        throw new IntegrationError('money has already arrived for it; refund instead', 'providerReference');
+      }
+      r.status = 'canceled';
+      await store.save(r);
+      return toPayment(r);
+    },
+
+    async refund() {
+      throw new IntegrationError(
+        "a bank transfer is paid back by a payout to the payer's IBAN from the statement (cash application writes it as pain.001); this provider does not refund",
+        'refund',
+      );
+    },
+
+    async parseWebhook() {
+      throw new WebhookRejected('bank-transfer has no webhooks: transfers are found in bank statements', 'malformed');
+    },
+
+    async recordTransfer(reference, credit) {
+      const r = await load(reference);
+      if (credit.currency !== r.currency) throw new IntegrationError(`the payment is in ${r.currency}`, 'currency');
+      if (!Number.isSafeInteger(credit.amountMinor) || credit.amountMinor < 1) {
+        throw new IntegrationError('must be a positive amount in minor units', 'amountMinor');
+      }
+      if (r.status === 'canceled') {
+        throw new IntegrationError('the payment was canceled; allocate or pay back the credit', 'providerReference');
+      }
+      if (r.creditEntries.includes(credit.entryId)) return toPayment(r);
+      r.creditEntries.push(credit.entryId);
+      r.receivedMinor += credit.amountMinor;
+      if (r.receivedMinor >= r.amountMinor) r.status = 'paid';
+      await store.save(r);
+      return toPayment(r);
+    },
+  };
+  return provider;
+}
