@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { sepaBic, sepaIban } from '../../../cash/pain001';
+import { IntegrationError } from '../../../domain/errors';
+
+/** A zod string checked (and normalised) by one of our validators, which throw IntegrationError. */
+const via = (check: (s: string) => string) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return check(s);
+    } catch (err) {
+      const message =
+        err instanceof IntegrationError && err.field ? err.message.slice(err.field.length + 2) : String(err);
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+  });
+
+/**
+ * Options of the pay-on-invoice provider: the payment term and the account the invoice asks the payer to transfer to.
+ *
+ * @example
+ * ```yaml
+ * provider: invoice
+ * paymentTermDays: 14
+ * creditorName: Demo Telco GmbH
+ * iban: DE89370400440532013000
+ * bic: COBADEFFXXX
+ * ```
+ */
+export const invoiceConfigSchema = z.strictObject({
+  /** Calendar days from today to the due date. @defaultValue 14 */
+  paymentTermDays: z.int().min(0).max(365).default(14),
+  /** Time zone of "today". @defaultValue 'Europe/Berlin' */
+  timeZone: z.string().min(1).default('Europe/Berlin'),
+  /** The payee named on the invoice, up to 70 characters. */
+  creditorName: z.string().min(1).max(70),
+  /** The account the invoice is paid into. */
+  iban: via((s) => sepaIban(s, 'iban')),
+  bic: via((s) => sepaBic(s, 'bic')).optional(),
+});
+
+export type InvoiceConfigInput = z.input<typeof invoiceConfigSchema>;
+export type InvoiceConfig = z.output<typeof invoiceConfigSchema>;
+
+/**
+ * Validates the options.
+ * @throws IntegrationError `invalid invoice provider options: paymentTermDays: …` naming the first bad option.
+ */
+export function parseInvoiceConfig(input: unknown): InvoiceConfig {
+  const r = invoiceConfigSchema.safeParse(input);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new IntegrationError(
+      `invalid invoice provider options: ${problems.join('; ')}`,
+      r.error.issues[0]?.path.map(String).join('.') || 'options',
+    );
+  }
+  return r.data;
+}
