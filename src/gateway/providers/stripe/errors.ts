@@ -7,7 +7,8 @@ import { ConnectorError, IntegrationError } from '../../../domain/errors';
 import type { Decline, DeclineCode } from '../types';
 
 const SECRET_PATTERNS: readonly [RegExp, string][] = [
-  [/\b(sk|rk)_(live|test)_[A-Za-z0-9_]+/g, '$1_$2_[REDACTED]'],
+  // Also Stripe's own masked echoes (`sk_test_****4321`): the last characters still identify the key.
+  [/\b(sk|rk)_(live|test)_[A-Za-z0-9_*]+/g, '$1_$2_[REDACTED]'],
   [/\bwhsec_[A-Za-z0-9_+/=]+/g, 'whsec_[REDACTED]'],
   [/\b(pi|seti)_([A-Za-z0-9]+)_secret_[A-Za-z0-9]+/g, '$1_$2_secret_[REDACTED]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [REDACTED]'],
