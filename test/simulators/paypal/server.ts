@@ -268,6 +268,10 @@ export interface PayPalSimulator {
   sign(body: Buffer, o?: SignOptions): Record<string, string>;
   /** The next money-moving request (capture, authorize, void, refund) is applied, then answered too late. */
   stallNextMoneyMovement(): void;
+  /** Forgets every access token issued (as when PayPal expires or revokes them early). */
+  revokeTokens(): void;
+  /** Answers the next `n` token requests with this HTTP status and PayPal's error JSON. */
+  failNextTokenRequests(n: number, status?: 500 | 503): void;
   /** Plays the payer on the approval page; returns the query PayPal appends to the return or cancel URL. */
   approve(orderId: string, outcome: 'approve' | 'reject'): Promise<Record<string, string>>;
   /** Opens a dispute on the order's capture (CUSTOMER.DISPUTE.CREATED); returns the dispute id. */
@@ -307,6 +311,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
   const events: SentEvent[] = [];
   const stalls = new Set<() => void>();
   let stallNext = false;
+  let failTokens = { n: 0, status: 500 as 500 | 503 };
   let certRequests = 0;
   let base = '';
 
@@ -920,6 +925,10 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
 
   app.post('/v1/oauth2/token', (req: Request, res: Response) => {
     const op = 'POST /v1/oauth2/token';
+    if (failTokens.n > 0) {
+      failTokens.n--;
+      return send(req, res, op, failTokens.status, { name: 'INTERNAL_SERVICE_ERROR', debug_id: debugId() });
+    }
     const m = /^Basic (.+)$/.exec(req.get('authorization') ?? '');
     const [id, ...rest] = m ? Buffer.from(m[1]!, 'base64').toString('utf8').split(':') : [];
     if (id !== clientId || rest.join(':') !== clientSecret) {
@@ -1115,6 +1124,12 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
     sign: (body, o) => dispatcher.sign(body, o),
     stallNextMoneyMovement() {
       stallNext = true;
+    },
+    revokeTokens() {
+      tokens.clear();
+    },
+    failNextTokenRequests(n, status = 500) {
+      failTokens = { n, status };
     },
     async approve(orderId, outcome) {
       const res = await fetch(`${base}/checkoutnow?token=${encodeURIComponent(orderId)}&outcome=${outcome}`, {

@@ -132,7 +132,8 @@ export class PayPalProvider implements PaymentProvider {
     webhooks: true,
     statusSync: true,
   };
-  private sdk: Controllers;
+  // ES-private: the SDK client holds the client secret, and util.inspect does not show # fields.
+  #sdk: Controllers;
   private readonly context = new AsyncLocalStorage<CallContext>();
   private readonly verifier: WebhookSignatureVerifier;
   private readonly orderOfTransaction = new Map<string, string>();
@@ -144,7 +145,7 @@ export class PayPalProvider implements PaymentProvider {
     private readonly opts: PayPalProviderOptions = {},
   ) {
     this.transport = opts.adapter ?? (axios.getAdapter('http') as AxiosAdapter);
-    this.sdk = this.build();
+    this.#sdk = this.build();
     this.verifier = new WebhookSignatureVerifier({
       webhookId: config.webhookId,
       certHosts: config.certHosts,
@@ -224,16 +225,16 @@ export class PayPalProvider implements PaymentProvider {
   private async attempt<T>(ctx: CallContext, fn: (c: Controllers) => Promise<ApiResponse<T>>): Promise<Outcome<T>> {
     for (let round = 0; ; round++) {
       try {
-        const res = await this.context.run(ctx, () => fn(this.sdk));
+        const res = await this.context.run(ctx, () => fn(this.#sdk));
         return { ok: true, value: res.result };
       } catch (err) {
         if (err instanceof TokenFailure) {
-          this.sdk = this.build();
+          this.#sdk = this.build();
           return { ok: false, failure: err.failure };
         }
         const failure = failureOf(err);
         if (failure.status === 401 && round === 0) {
-          this.sdk = this.build();
+          this.#sdk = this.build();
           continue;
         }
         return { ok: false, failure };
@@ -396,17 +397,22 @@ export class PayPalProvider implements PaymentProvider {
       throw new IntegrationError(`the payment is in ${before.currency}, not ${input.currency}`, 'currency');
     }
     const authorized = fromWireMoney(auth.amount, 'authorization amount').amountMinor;
-    const amountMinor = input.amountMinor ?? authorized - before.capturedMinor;
-    if (amountMinor <= 0 || amountMinor > authorized) {
+    const amountMinor = input.amountMinor;
+    if (amountMinor !== undefined && (amountMinor <= 0 || amountMinor > authorized)) {
       throw new IntegrationError(`${amountMinor} is not between 1 and the authorized ${authorized}`, 'amountMinor');
     }
     const authId = auth.id;
+    // Without an amount PayPal captures what is left of the authorization; a retry then replays that capture.
+    const body = {
+      ...(amountMinor !== undefined ? { amount: toWireMoney(amountMinor, input.currency) } : {}),
+      finalCapture: true,
+    };
     const r = await this.attempt({ flow: 'capture', idempotencyKey: input.idempotencyKey }, (c) =>
       c.payments.captureAuthorizedPayment({
         authorizationId: authId,
         paypalRequestId: input.idempotencyKey,
         prefer: REPRESENTATION,
-        body: { amount: toWireMoney(amountMinor, input.currency), finalCapture: true },
+        body,
       }),
     );
     if (!r.ok) {
@@ -417,11 +423,14 @@ export class PayPalProvider implements PaymentProvider {
         throw this.error(r.failure, `capture authorization ${authId} of order ${orderId}`, true);
       }
     } else {
-      assertEcho(
-        { amountMinor, currency: input.currency },
-        fromWireMoney(r.value.amount, 'capture amount'),
-        `PayPal capture of authorization ${authId}`,
-      );
+      const echoed = fromWireMoney(r.value.amount, 'capture amount');
+      if (amountMinor !== undefined) {
+        assertEcho({ amountMinor, currency: input.currency }, echoed, `PayPal capture of authorization ${authId}`);
+      } else if (echoed.currency !== input.currency || echoed.amountMinor > authorized) {
+        throw new IntegrityError(
+          `PayPal capture of authorization ${authId}: captured ${echoed.amountMinor} ${echoed.currency} of ${authorized} ${input.currency}`,
+        );
+      }
       const declined = r.value.status ? statusDecline('capture', r.value.status) : undefined;
       if (declined) return { ...before, status: 'failed', providerStatus: r.value.status ?? '', decline: declined };
     }

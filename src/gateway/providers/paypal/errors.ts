@@ -197,7 +197,9 @@ export interface ErrorContext {
  * - 5xx, 409, timeouts and resets → ConnectorError, indeterminate when the call was mutating;
  * - 429, refused connections → ConnectorError, not indeterminate (the request never ran).
  */
-export function toPayPalError(f: PayPalFailure, ctx: ErrorContext): Error {
+export function toPayPalError(f: PayPalFailure, c: ErrorContext): Error {
+  // A failed token request means the call itself never reached PayPal.
+  const ctx = f.token ? { ...c, mutating: false, what: `${c.what} (token request)` } : c;
   const body = f.body;
   if (f.token && f.status !== undefined && f.status < 500) {
     return new IntegrationError(
