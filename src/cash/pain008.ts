@@ -34,7 +34,7 @@ export type SequenceType = 'FRST' | 'RCUR' | 'OOFF' | 'FNAL';
 const SEQUENCE_ORDER: readonly SequenceType[] = ['FRST', 'RCUR', 'OOFF', 'FNAL'];
 
 /** Length of a creditor identifier per country where it is fixed (EPC262-08); DE: `DE` + 2 + `ZZZ` + 11. */
-const CREDITOR_ID_LENGTH: Readonly<Record<string, number>> = { DE: 18, AT: 18, NL: 19, FR: 13, ES: 16, IT: 23 };
+const CREDITOR_ID_LENGTH: Readonly<Record<string, number>> = { DE: 18, AT: 18, NL: 19, FR: 13 };
 
 /**
  * Checks a SEPA creditor identifier (EPC262-08): country, 2 check digits, a 3-character business code that the check

@@ -20,10 +20,12 @@ const via = (check: (s: string) => string) =>
  *
  * @example
  * ```yaml
- * provider: bank-transfer
- * creditorName: Demo Telco GmbH
- * iban: DE89370400440532013000
- * bic: COBADEFFXXX
+ * gateway:
+ *   providers:
+ *     bank-transfer:
+ *       creditorName: Demo Telco GmbH
+ *       iban: DE89370400440532013000
+ *       bic: COBADEFFXXX
  * ```
  */
 export const bankTransferConfigSchema = z.strictObject({

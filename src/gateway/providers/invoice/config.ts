@@ -20,11 +20,13 @@ const via = (check: (s: string) => string) =>
  *
  * @example
  * ```yaml
- * provider: invoice
- * paymentTermDays: 14
- * creditorName: Demo Telco GmbH
- * iban: DE89370400440532013000
- * bic: COBADEFFXXX
+ * gateway:
+ *   providers:
+ *     invoice:
+ *       paymentTermDays: 14
+ *       creditorName: Demo Telco GmbH
+ *       iban: DE89370400440532013000
+ *       bic: COBADEFFXXX
  * ```
  */
 export const invoiceConfigSchema = z.strictObject({

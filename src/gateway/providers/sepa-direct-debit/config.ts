@@ -21,15 +21,17 @@ const via = (check: (s: string) => string) =>
  *
  * @example
  * ```yaml
- * provider: sepa-direct-debit
- * creditorName: Demo Telco GmbH
- * creditorIban: DE89370400440532013000
- * creditorBic: COBADEFFXXX
- * creditorId: DE98ZZZ09999999999
- * localInstrument: CORE
- * preNotificationDays: 14        # agreed shorter in the contract? say so here (at least 1)
- * painVersion: pain.008.001.02   # German banks; pain.008.001.08 is the EPC's current version
- * bicDirectory: { DE: { "37040044": COBADEFFXXX } }
+ * gateway:
+ *   providers:
+ *     sepa-direct-debit:
+ *       creditorName: Demo Telco GmbH
+ *       creditorIban: DE89370400440532013000
+ *       creditorBic: COBADEFFXXX
+ *       creditorId: DE98ZZZ09999999999
+ *       localInstrument: CORE
+ *       preNotificationDays: 14        # agreed shorter in the contract? say so here (at least 1)
+ *       painVersion: pain.008.001.02   # German banks; pain.008.001.08 is the EPC's current version
+ *       bicDirectory: { DE: { "37040044": COBADEFFXXX } }
  * ```
  */
 export const sepaDirectDebitConfigSchema = z.strictObject({
