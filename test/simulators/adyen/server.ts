@@ -132,6 +132,15 @@ export interface AdyenSimulator {
 
 const VERSION_PREFIX = '/v72';
 
+/** The Checkout operations (path templates of CheckoutService-v72.json) the simulator serves, all POST. */
+export const SERVED_OPERATIONS = [
+  '/payments',
+  '/payments/details',
+  '/payments/{paymentPspReference}/captures',
+  '/payments/{paymentPspReference}/cancels',
+  '/payments/{paymentPspReference}/refunds',
+] as const;
+
 const ERROR_TYPE: Record<number, string> = { 400: 'validation', 401: 'security', 403: 'security', 422: 'validation' };
 
 class ApiError extends Error {
@@ -531,7 +540,11 @@ export async function startAdyenSimulator(options: AdyenSimulatorOptions = {}): 
 
   // ---- HTTP ------------------------------------------------------------------------------------------------------
 
-  const routes: { re: RegExp; operation: string; run: (body: Json, m: RegExpExecArray) => Outcome }[] = [
+  const routes: {
+    re: RegExp;
+    operation: (typeof SERVED_OPERATIONS)[number];
+    run: (body: Json, m: RegExpExecArray) => Outcome;
+  }[] = [
     { re: /^\/payments$/, operation: '/payments', run: (b) => createPayment(b) },
     { re: /^\/payments\/details$/, operation: '/payments/details', run: (b) => paymentDetails(b) },
     {

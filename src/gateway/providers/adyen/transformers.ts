@@ -40,7 +40,10 @@ export const RESULT_CODES = [
 ] as const;
 export type AdyenResultCode = (typeof RESULT_CODES)[number];
 
-/** `eventCode` of a Standard webhook item (Webhooks v1, `NotificationRequestItem.eventCode` enum). */
+/**
+ * `eventCode` of a Standard webhook item: the `NotificationRequestItem.eventCode` enum of Webhooks v1, then the codes
+ * only other item schemas or webhook paths of that spec name, then those only the SDK's enum (32.1.0) lists.
+ */
 export const EVENT_CODES = [
   'AUTHENTICATION',
   'AUTHORISATION',
@@ -82,6 +85,21 @@ export const EVENT_CODES = [
   'SECOND_CHARGEBACK',
   'TECHNICAL_CANCEL',
   'VOID_PENDING_REFUND',
+  // other schemas and webhook paths of Webhooks v1
+  'PAIDOUT_REVERSED',
+  'REPORT_AVAILABLE',
+  'ACH_NOTIFICATION_OF_CHANGE',
+  'DIRECT_DEBIT_NOTICE_OF_CHANGE_NOTIFICATION',
+  'PREARBITRATION_ACCEPTED',
+  'PREARBITRATION_DECLINED',
+  'PREARBITRATION_ISSUER_WITHDRAWN',
+  'SCHEME_ARBITRATION',
+  'SCHEME_ARBITRATION_LOST',
+  'SCHEME_ARBITRATION_WON',
+  // the SDK's enum only
+  'DONATION',
+  'PENDING',
+  'PROCESS_RETRY',
 ] as const;
 export type AdyenEventCode = (typeof EVENT_CODES)[number];
 
@@ -594,6 +612,19 @@ export const EVENT_CODE_TABLE: Readonly<
   SECOND_CHARGEBACK: { onSuccess: 'payment.charged_back', onFailure: null, about: 'modification' },
   TECHNICAL_CANCEL: { onSuccess: 'payment.canceled', onFailure: null, about: 'modification' },
   VOID_PENDING_REFUND: { onSuccess: 'payment.refund_failed', onFailure: null, about: 'modification' },
+  PAIDOUT_REVERSED: { onSuccess: null, onFailure: null, about: 'modification' },
+  REPORT_AVAILABLE: { onSuccess: null, onFailure: null, about: 'payment' },
+  ACH_NOTIFICATION_OF_CHANGE: { onSuccess: null, onFailure: null, about: 'payment' },
+  DIRECT_DEBIT_NOTICE_OF_CHANGE_NOTIFICATION: { onSuccess: null, onFailure: null, about: 'payment' },
+  PREARBITRATION_ACCEPTED: { onSuccess: 'payment.charged_back', onFailure: null, about: 'modification' },
+  PREARBITRATION_DECLINED: { onSuccess: null, onFailure: null, about: 'modification' },
+  PREARBITRATION_ISSUER_WITHDRAWN: { onSuccess: 'payment.dispute_closed', onFailure: null, about: 'modification' },
+  SCHEME_ARBITRATION: { onSuccess: 'payment.dispute_opened', onFailure: null, about: 'modification' },
+  SCHEME_ARBITRATION_LOST: { onSuccess: 'payment.charged_back', onFailure: null, about: 'modification' },
+  SCHEME_ARBITRATION_WON: { onSuccess: 'payment.dispute_closed', onFailure: null, about: 'modification' },
+  DONATION: { onSuccess: null, onFailure: null, about: 'payment' },
+  PENDING: { onSuccess: 'payment.pending', onFailure: null, about: 'payment' },
+  PROCESS_RETRY: { onSuccess: null, onFailure: null, about: 'payment' },
 };
 
 function isEventCode(s: string): s is AdyenEventCode {
