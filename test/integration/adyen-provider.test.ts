@@ -27,6 +27,9 @@ interface Rig {
   close(): Promise<void>;
 }
 
+/** Rigs still open; closed after each test. */
+const openRigs: Rig[] = [];
+
 async function rig(
   simOptions: AdyenSimulatorOptions = {},
   over: Partial<Parameters<typeof createAdyenProvider>[0]> = {},
@@ -45,23 +48,28 @@ async function rig(
       hmacKeyHex: sim.hmacKeyHex,
       environment: 'TEST',
       baseUrl: sim.url,
-      timeoutMs: 2500,
+      timeoutMs: 4000,
       webhookBasicAuth: WEBHOOK_AUTH,
       ...over,
     },
     { tenant: 't1', log: (l) => logs.push(l) },
   );
-  return {
+  const r: Rig = {
     sim,
     sink,
     logs,
     provider,
     close: async () => {
+      const i = openRigs.indexOf(r);
+      if (i < 0) return;
+      openRigs.splice(i, 1);
       await provider.close();
       await sim.close();
       await sink.close();
     },
   };
+  openRigs.push(r);
+  return r;
 }
 
 /** Re-signs every item of a delivery with another key (a sender that does not hold ours). */
@@ -164,7 +172,9 @@ async function eventsFor(r: Rig, ref: string, n: number): Promise<WebhookEvent[]
 
 describe('adyen provider against the simulator', () => {
   let r: Rig;
-  afterEach(async () => r?.close());
+  afterEach(async () => {
+    for (const open of [...openRigs]) await open.close();
+  });
 
   test('a payment goes out as Adyen expects it: merchant account, minor units, our id as reference, the key as Idempotency-Key', async () => {
     r = await rig();
