@@ -44,14 +44,16 @@ const hmacKey = z
  *
  * @example
  * ```yaml
- * provider: adyen
- * apiKey: "${env:ADYEN_API_KEY}"
- * merchantAccount: ClearhubECOM
- * hmacKeyHex: "${env:ADYEN_HMAC_KEY}"
- * environment: LIVE
- * liveEndpointUrlPrefix: 1797a841fbb37ca7-AdyenDemo
- * timeoutMs: 30000
- * webhookBasicAuth: { username: clearhub, password: "${env:ADYEN_WEBHOOK_PASSWORD}" }
+ * gateway:
+ *   providers:
+ *     adyen:
+ *       apiKey: "${env:ADYEN_API_KEY}"
+ *       merchantAccount: ClearhubECOM
+ *       hmacKeyHex: "${env:ADYEN_HMAC_KEY}"
+ *       environment: LIVE
+ *       liveEndpointUrlPrefix: 1797a841fbb37ca7-AdyenDemo
+ *       timeoutMs: 30000
+ *       webhookBasicAuth: { username: clearhub, password: "${env:ADYEN_WEBHOOK_PASSWORD}" }
  * ```
  */
 export const adyenProviderConfigSchema = z
