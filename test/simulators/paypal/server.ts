@@ -18,7 +18,7 @@
  *   SUCCESS/FAILURE for deliveries it signed.
  *
  * Magic values (see README.md): the last two digits of the amount in minor units decide what capture/authorize does —
- * `51` INSTRUMENT_DECLINED (422), `52` capture DECLINED / authorization DENIED, `53` PENDING, `54` PAYER_CANNOT_PAY
+ * `51` INSTRUMENT_DECLINED (422; TRANSACTION_REFUSED on authorize), `52` capture DECLINED / authorization DENIED, `53` PENDING, `54` PAYER_CANNOT_PAY
  * (422), `55` HTTP 500 without acting; a payer e-mail whose local part ends in `+decline` is INSTRUMENT_DECLINED.
  */
 import { randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
@@ -204,10 +204,12 @@ class SimError extends Error {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-function paypalId(len = 17): string {
+/** PayPal account ids (payer, merchant) avoid 0, 1, I and O. */
+const ACCOUNT = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+function paypalId(len = 17, alphabet = ALNUM): string {
   const bytes = randomBytes(len);
   let s = '';
-  for (const b of bytes) s += ALNUM[b % ALNUM.length];
+  for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;
 }
 const debugId = () => randomBytes(7).toString('hex').slice(0, 13);
@@ -360,7 +362,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
       j.supplementary_data = {
         related_ids: { order_id: c.orderId, ...(c.authorizationId ? { authorization_id: c.authorizationId } : {}) },
       };
-      j.payee = { email_address: 'merchant@sim.paypal.test', merchant_id: 'SIMMERCHANT01' };
+      j.payee = { email_address: 'merchant@sim.paypal.test', merchant_id: 'SMMERCHANT2AB' };
     }
     return j;
   }
@@ -385,7 +387,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
     };
     if (standalone) {
       j.supplementary_data = { related_ids: { order_id: a.orderId } };
-      j.payee = { email_address: 'merchant@sim.paypal.test', merchant_id: 'SIMMERCHANT01' };
+      j.payee = { email_address: 'merchant@sim.paypal.test', merchant_id: 'SMMERCHANT2AB' };
     }
     return j;
   }
@@ -419,7 +421,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
     const pu: Json = {
       reference_id: o.purchaseUnit.reference_id,
       amount: o.purchaseUnit.amount,
-      payee: { email_address: 'merchant@sim.paypal.test', merchant_id: 'SIMMERCHANT01' },
+      payee: { email_address: 'merchant@sim.paypal.test', merchant_id: 'SMMERCHANT2AB' },
       ...(o.purchaseUnit.description ? { description: o.purchaseUnit.description } : {}),
       ...(o.purchaseUnit.custom_id ? { custom_id: o.purchaseUnit.custom_id } : {}),
       ...(o.purchaseUnit.invoice_id ? { invoice_id: o.purchaseUnit.invoice_id } : {}),
@@ -495,7 +497,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
           gross_amount: c.amount,
           ...(c.invoiceId ? { invoice_number: c.invoiceId } : {}),
           ...(c.customId ? { custom: c.customId } : {}),
-          seller: { merchant_id: 'SIMMERCHANT01', name: 'Clearhub simulator merchant' },
+          seller: { merchant_id: 'SMMERCHANT2AB', name: 'Clearhub simulator merchant' },
         },
       ],
       reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
@@ -609,15 +611,18 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
   }
 
   /** A refusal the magic values ask for at capture/authorize time, if any. */
-  function magicRefusal(o: SimOrder, minor: number): SimError | undefined {
+  function magicRefusal(o: SimOrder, minor: number, action: 'capture' | 'authorize'): SimError | undefined {
     const email = o.payer?.email_address ?? o.payerEmail ?? '';
     if (/\+decline@/i.test(email) || magicOf(minor) === MAGIC.instrumentDeclined) {
-      return new SimError(
-        422,
-        'INSTRUMENT_DECLINED',
-        undefined,
-        'The payment instrument was refused; the payer may pick another funding source.',
-      );
+      // Orders v2 lists INSTRUMENT_DECLINED for capture; for authorize its catalogue has TRANSACTION_REFUSED.
+      return action === 'capture'
+        ? new SimError(
+            422,
+            'INSTRUMENT_DECLINED',
+            undefined,
+            'The payment instrument was refused; the payer may pick another funding source.',
+          )
+        : new SimError(422, 'TRANSACTION_REFUSED', undefined, 'The transaction was refused.');
     }
     if (magicOf(minor) === MAGIC.payerCannotPay) {
       return new SimError(422, 'PAYER_CANNOT_PAY', undefined, 'The payer cannot pay for this transaction.');
@@ -631,7 +636,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
     if (o.status === 'COMPLETED') throw new SimError(422, 'ORDER_ALREADY_CAPTURED');
     if (o.status !== 'APPROVED') throw new SimError(422, 'ORDER_NOT_APPROVED');
     const { minor } = parseAmount(o.purchaseUnit.amount, 'amount');
-    const refusal = magicRefusal(o, minor);
+    const refusal = magicRefusal(o, minor, 'capture');
     if (refusal) throw refusal;
     const at = now();
     const magic = magicOf(minor);
@@ -662,7 +667,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
     if (o.status === 'COMPLETED') throw new SimError(422, 'ORDER_ALREADY_AUTHORIZED');
     if (o.status !== 'APPROVED') throw new SimError(422, 'ORDER_NOT_APPROVED');
     const { minor } = parseAmount(o.purchaseUnit.amount, 'amount');
-    const refusal = magicRefusal(o, minor);
+    const refusal = magicRefusal(o, minor, 'authorize');
     if (refusal) throw refusal;
     const at = now();
     const magic = magicOf(minor);
@@ -791,7 +796,7 @@ export async function startPayPalSimulator(opts: PayPalSimulatorOptions = {}): P
   function approveOrder(o: SimOrder, payerEmail?: string): void {
     if (o.status !== 'CREATED' && o.status !== 'PAYER_ACTION_REQUIRED') return;
     o.payer = {
-      payer_id: paypalId(13),
+      payer_id: paypalId(13, ACCOUNT),
       email_address: payerEmail ?? o.payerEmail ?? 'buyer@sim.paypal.test',
       given_name: 'Sim',
       surname: 'Buyer',
