@@ -610,3 +610,100 @@ if (!sandboxKey) {
     });
   });
 }
+
+// ---- the simulator's own wire behaviour ----------------------------------------------------------------------------
+
+describe('stripe simulator speaks Stripe', () => {
+  let sim: StripeSimulator;
+  beforeEach(async () => {
+    sim = await startStripeSimulator({ apiKeys: [KEY] });
+  });
+  afterEach(async () => sim.close());
+
+  const call = async (path: string, o: { body?: string; headers?: Record<string, string>; method?: string } = {}) => {
+    const res = await fetch(`${sim.url}${path}`, {
+      method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        ...o.headers,
+      },
+      ...(o.body === undefined ? {} : { body: o.body }),
+    });
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as { error?: Record<string, string> } & Record<string, unknown>,
+    };
+  };
+
+  test('authentication: none, or a key it does not know, is a 401 in Stripe’s shape that never repeats the key', async () => {
+    const none = await call('/v1/payment_intents', { headers: { authorization: '' } });
+    expect(none.status).toBe(401);
+    expect(none.body.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringMatching(/did not provide an API key/),
+    });
+    const wrong = 'sk_test_51SomebodyElsesKey00000000000042';
+    const bad = await call('/v1/payment_intents', { headers: { authorization: `Bearer ${wrong}` } });
+    expect(bad.status).toBe(401);
+    expect(bad.body.error!.message).toMatch(/^Invalid API Key provided: sk_test_\*+0042$/);
+  });
+
+  test('a malformed Stripe-Version is refused; a good one is echoed', async () => {
+    expect((await call('/v1/payment_intents', { headers: { 'stripe-version': 'yesterday' } })).status).toBe(400);
+    const ok = await call('/v1/payment_intents', { headers: { 'stripe-version': '2024-06-20' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('stripe-version')).toBe('2024-06-20');
+    expect((await call('/v1/payment_intents')).headers.get('stripe-version')).toBe(SDK_API_VERSION);
+    expect(ok.headers.get('request-id')).toMatch(/^req_/);
+  });
+
+  test('unknown parameters, missing ones and unknown URLs are Stripe’s 400 and 404', async () => {
+    const unknown = await call('/v1/payment_intents', { body: 'amount=100&currency=eur&colour=blue' });
+    expect(unknown).toMatchObject({ status: 400, body: { error: { code: 'parameter_unknown', param: 'colour' } } });
+    const missing = await call('/v1/payment_intents', { body: 'currency=eur' });
+    expect(missing).toMatchObject({ status: 400, body: { error: { code: 'parameter_missing', param: 'amount' } } });
+    const url = await call('/v1/nothing_here');
+    expect(url.status).toBe(404);
+    expect(url.body.error!.message).toMatch(/^Unrecognized request URL \(GET: \/v1\/nothing_here\)/);
+  });
+
+  test('idempotency: a replay returns the stored answer; the key on another endpoint or with other params is refused', async () => {
+    const headers = { 'idempotency-key': 'k-1' };
+    const first = await call('/v1/payment_intents', { body: 'amount=100&currency=eur', headers });
+    const again = await call('/v1/payment_intents', { body: 'currency=eur&amount=100', headers });
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = await call('/v1/payment_intents', { body: 'amount=101&currency=eur', headers });
+    expect(other).toMatchObject({ status: 400, body: { error: { type: 'idempotency_error' } } });
+    const elsewhere = await call('/v1/refunds', { body: 'amount=100&currency=eur', headers });
+    expect(elsewhere).toMatchObject({ status: 400, body: { error: { type: 'idempotency_error' } } });
+    expect((await call('/v1/payment_intents')).body.data).toHaveLength(1);
+  });
+
+  test('a confirmation Stripe refuses creates nothing; a decline keeps the intent', async () => {
+    const refused = await call('/v1/payment_intents', {
+      body: 'amount=100&currency=eur&payment_method_types[0]=sepa_debit&payment_method=pm_card_visa&confirm=true&metadata[clearhub_payment_id]=p1',
+    });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: { error: { code: 'payment_intent_incompatible_payment_method' } },
+    });
+    expect(sim.paymentsFor('p1')).toBe(0);
+    const declined = await call('/v1/payment_intents', {
+      body: 'amount=100&currency=eur&payment_method=pm_card_chargeDeclinedInsufficientFunds&confirm=true&metadata[clearhub_payment_id]=p2',
+    });
+    expect(declined).toMatchObject({
+      status: 402,
+      body: {
+        error: {
+          type: 'card_error',
+          decline_code: 'insufficient_funds',
+          payment_intent: { status: 'requires_payment_method' },
+        },
+      },
+    });
+    expect(sim.paymentsFor('p2')).toBe(1);
+  });
+});

@@ -30,9 +30,10 @@ import {
   type Refund,
   refundJson,
   stripeId,
+  TEST_PAYMENT_METHODS,
 } from './state';
 
-export { TEST_PAYMENT_METHODS } from './state';
+export { TEST_PAYMENT_METHODS };
 
 /** The API version stripe@23.1.0 pins; events are rendered for it unless told otherwise. */
 export const SDK_API_VERSION = '2026-10-28.endive';
@@ -570,7 +571,10 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
       const evs = ledger.confirm(pi, returnUrl);
       return ok(expand(ledger, intentJson(pi), expandPaths), { moneyMoving: true, events: [...created, ...evs] });
     } catch (e) {
-      if (e instanceof ApiError) Object.assign(e, { events: [...created, ...e.events] });
+      if (!(e instanceof ApiError)) throw e;
+      // A decline keeps the intent (402 with it inside); a request Stripe refuses to confirm creates nothing.
+      if (e.status === 402) throw new ApiError(e.status, e.body, e.saveable, [...created, ...e.events]);
+      if (created.length) ledger.intents.delete(pi.id);
       throw e;
     }
   };
@@ -608,6 +612,10 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
       );
     }
     const expandPaths = stringList(params, 'expand');
+    const pm = text(params, 'payment_method');
+    if (pm && !TEST_PAYMENT_METHODS[pm]) {
+      throw invalid(`No such PaymentMethod: '${pm}'`, 'payment_method', 'resource_missing');
+    }
     const { pi, events: created } = ledger.createIntent({
       amount,
       currency,
@@ -617,7 +625,6 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
       methodTypes: types ?? allowed ?? ['card'],
       allowedMethodTypes: allowed ?? null,
     });
-    const pm = text(params, 'payment_method');
     if (pm) ledger.attach(pi, pm);
     if (!confirm) return ok(expand(ledger, intentJson(pi), expandPaths), { events: created });
     return confirmAndAnswer(pi, text(params, 'return_url') ?? null, expandPaths, created);
@@ -849,7 +856,11 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
       stalled: false,
     };
     requests.push(rec);
-    const headers: Record<string, string> = { 'request-id': requestId };
+    // Stripe answers in the version asked for (or the account's default) and says which.
+    const headers: Record<string, string> = {
+      'request-id': requestId,
+      'stripe-version': version && API_VERSION.test(version) ? version : apiVersion,
+    };
     if (idempotencyKey && method === 'POST') headers['idempotency-key'] = idempotencyKey;
     const answer = (status: number, body: Json, extra: Record<string, string> = {}) => {
       rec.status = status;
