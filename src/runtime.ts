@@ -381,6 +381,7 @@ export class Runtime {
     const eligibility = levelEligibility(this.store, g.withdraw);
     const providers = createProviders(options, {
       tenantId: id,
+      store: this.store,
       invoiceEligible: async (e) => {
         if (!e.debtorId) return true;
         const withdrawn = await eligibility({

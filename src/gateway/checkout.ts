@@ -475,7 +475,8 @@ export async function capturePayment(
     provider.capture(row.provider_reference!, {
       paymentId,
       currency: row.currency,
-      ...(input.amountMinor !== undefined ? { amountMinor: input.amountMinor } : {}),
+      // Always the amount: a provider that did not create the payment in this process (Adyen) cannot know it.
+      amountMinor: input.amountMinor ?? row.amount_minor,
       idempotencyKey: `payment:${paymentId}:capture:${input.sequence}`,
     }),
   );

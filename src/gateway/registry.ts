@@ -4,6 +4,8 @@
  * tenant configures.
  */
 import { IntegrationError } from '../domain/errors';
+import type { Store } from '../store/db';
+import { SqlBankTransferStore, SqlInvoiceStore, SqlSepaStore } from './provider-records';
 import type { PaymentProvider, ProviderName } from './providers/types';
 
 export interface ProviderContext {
@@ -17,6 +19,8 @@ export interface ProviderContext {
   }) => Promise<boolean>;
   /** One structured line per provider call (secrets already scrubbed by the provider). */
   log?: (line: object) => void;
+  /** Where our own providers keep mandates, collections and payables; omitted: in memory (one process, tests). */
+  store?: Store;
 }
 
 type Factory = (options: unknown, ctx: ProviderContext) => PaymentProvider;
@@ -40,21 +44,28 @@ const FACTORIES: Record<ProviderName, Factory> = {
       require('./providers/paypal/connector') as typeof import('./providers/paypal/connector');
     return createPayPalProvider(o as Parameters<typeof createPayPalProvider>[0], ctx.log ? { log: ctx.log } : {});
   },
-  'sepa-direct-debit': (o) => {
+  'sepa-direct-debit': (o, ctx) => {
     const { createSepaDirectDebitProvider } =
       require('./providers/sepa-direct-debit/provider') as typeof import('./providers/sepa-direct-debit/provider');
-    return createSepaDirectDebitProvider({ config: o as never });
+    return createSepaDirectDebitProvider({
+      config: o as never,
+      ...(ctx.store ? { store: new SqlSepaStore(ctx.store, ctx.tenantId) } : {}),
+    });
   },
-  'bank-transfer': (o) => {
+  'bank-transfer': (o, ctx) => {
     const { createBankTransferProvider } =
       require('./providers/bank-transfer/provider') as typeof import('./providers/bank-transfer/provider');
-    return createBankTransferProvider({ config: o as never });
+    return createBankTransferProvider({
+      config: o as never,
+      ...(ctx.store ? { store: new SqlBankTransferStore(ctx.store, ctx.tenantId) } : {}),
+    });
   },
   invoice: (o, ctx) => {
     const { createInvoiceProvider } =
       require('./providers/invoice/provider') as typeof import('./providers/invoice/provider');
     return createInvoiceProvider({
       config: o as never,
+      ...(ctx.store ? { store: new SqlInvoiceStore(ctx.store, ctx.tenantId) } : {}),
       eligible: (e) =>
         ctx.invoiceEligible({
           amountMinor: e.amountMinor,

@@ -9,6 +9,8 @@ import { IntegrationError } from '../domain/errors';
 import * as m0001 from './migrations/0001-initial';
 import * as m0002 from './migrations/0002-gateway';
 import * as m0003 from './migrations/0003-cash';
+import * as m0004 from './migrations/0004-dunning';
+import * as m0006 from './migrations/0006-provider-records';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -29,7 +31,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const MIGRATIONS: Record<string, Migration> = { '0001-initial': m0001, '0002-gateway': m0002, '0003-cash': m0003 };
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': m0001,
+  '0002-gateway': m0002,
+  '0003-cash': m0003,
+  '0004-dunning': m0004,
+  '0006-provider-records': m0006,
+};
 
 function toSafeInt(v: string): number {
   const n = Number(v);
@@ -151,7 +159,12 @@ function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: S
     dialect,
     rawTransaction,
     async migrate() {
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+      // Rooms add their migrations independently (0004 dunning, 0006 provider records …): order by name, allow gaps.
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => MIGRATIONS },
+        allowUnorderedMigrations: true,
+      });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error;
       return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };

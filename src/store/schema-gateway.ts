@@ -100,7 +100,21 @@ export interface HoldsTable {
   created_at: Generated<string>;
 }
 
+export interface ProviderRecordsTable {
+  tenant_id: string;
+  provider: string;
+  kind: string;
+  key: string;
+  payment_id: string | null;
+  parent: string | null;
+  status: string | null;
+  record: Json<unknown>;
+  created_at: Generated<string>;
+  updated_at: Generated<string>;
+}
+
 export interface GatewayTables {
+  provider_records: ProviderRecordsTable;
   checkout_sessions: CheckoutSessionsTable;
   refunds: RefundsTable;
   idempotent_requests: IdempotentRequestsTable;

@@ -25,6 +25,7 @@ export function gatewayFor(
   const eligibility = levelEligibility(store, o.withdraw ?? { atLevel: 2, methods: ['invoice', 'bnpl_invoice'] });
   const providers = createProviders(o.providers, {
     tenantId: o.tenantId,
+    store,
     invoiceEligible: async (e) =>
       !e.debtorId ||
       (
