@@ -357,7 +357,12 @@ describe('stripe provider against the simulator', () => {
     const failed = events.filter((e) => e.type === 'payment.refund_failed');
     // refund.updated, charge.refund.updated and refund.failed all describe it: one event id.
     expect(new Set(failed.map((e) => e.eventId)).size).toBe(1);
-    expect(failed[0]).toMatchObject({ refundId: 'r1', amountMinor: 1_000, paymentId: id });
+    expect(failed[0]).toMatchObject({
+      refundId: 'r1',
+      providerRefundReference: r.providerRefundReference,
+      amountMinor: 1_000,
+      paymentId: id,
+    });
     expect(await h.provider.retrieve(p.providerReference)).toMatchObject({ status: 'succeeded', refundedMinor: 0 });
   });
 

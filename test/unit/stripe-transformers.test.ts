@@ -357,6 +357,7 @@ describe('recorded webhook events', () => {
     expect(eventsFromWire(e)).toEqual([
       expect.objectContaining({
         eventId: 're_1Gib6ZHLwdCOCoR7VrzCnXlj:failed',
+        providerRefundReference: 're_1Gib6ZHLwdCOCoR7VrzCnXlj',
         type: 'payment.refund_failed',
         providerReference: 'pi_1Gib60HLwdCOCoR7KJbTO3U7',
         amountMinor: 30_000_000,

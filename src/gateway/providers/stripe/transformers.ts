@@ -431,6 +431,7 @@ export function eventsFromWire(e: StripeEventEnvelope): WebhookEvent[] {
         ),
         amountMinor: m.amountMinor,
         currency: m.currency,
+        providerRefundReference: r.id,
         ...(paymentId ? { paymentId } : {}),
         ...(refundId ? { refundId } : {}),
       },
