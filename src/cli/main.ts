@@ -22,29 +22,16 @@ import { loadMappingFile } from '../mapping/load';
 import { readSample, testMapping } from '../mapping/sample';
 import { countOutbox, listOutbox, replayDeadLetters } from '../routing/outbox';
 import { relayAll, startWriteBackWorker, sweepStale } from '../routing/relay';
-import { packageRoot, Runtime } from '../runtime';
+import { packageRoot, type Runtime } from '../runtime';
 import { listQuarantine } from '../sync/sync';
+import { homeOf, withRuntime } from './context';
 import { runDemo } from './demo';
 import { registerEpcQr } from './epc-qr';
+import { registerGatewayCommands } from './gateway';
 import { serve } from './serve';
 import { printTable } from './table';
 
 const today = () => new Date().toISOString().slice(0, 10);
-
-function homeOf(cmd: Command): string {
-  return (cmd.optsWithGlobals().home as string | undefined) ?? process.env.CLEARHUB_HOME ?? process.cwd();
-}
-
-async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  // Connector call lines (scrubbed) go to stderr, so `--json` output on stdout stays clean; LOG_LEVEL=info shows them.
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', json: true, stream: process.stderr });
-  const rt = await Runtime.open({ home: homeOf(cmd), callLog: (line) => logger.info('call', line) });
-  try {
-    return await fn(rt);
-  } finally {
-    await rt.close();
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('clearhub')
@@ -479,6 +466,7 @@ export function buildProgram(): Command {
     });
 
   registerEpcQr(program);
+  registerGatewayCommands(program);
   return program;
 }
 
