@@ -282,8 +282,10 @@ export class PayPalProvider implements PaymentProvider {
       true,
       (c) => c.orders.createOrder({ body, paypalRequestId: input.idempotencyKey, prefer: REPRESENTATION }),
     );
-    this.own(order, input.paymentId);
-    const p = paymentFromOrder(order);
+    // A minimal answer (Prefer ignored) has no purchase units: read the order to check the echo.
+    const full = order.purchaseUnits?.length || !order.id ? order : await this.getOrder(order.id, 'create');
+    this.own(full, input.paymentId);
+    const p = paymentFromOrder(full);
     assertEcho(
       { amountMinor: input.amountMinor, currency: input.currency },
       { amountMinor: p.amountMinor, currency: p.currency },
