@@ -10,6 +10,7 @@ import * as m0001 from './migrations/0001-initial';
 import * as m0002 from './migrations/0002-gateway';
 import * as m0003 from './migrations/0003-cash';
 import * as m0004 from './migrations/0004-dunning';
+import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
 import type { Database } from './schema';
 
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-gateway': m0002,
   '0003-cash': m0003,
   '0004-dunning': m0004,
+  '0005-channels': m0005,
   '0006-provider-records': m0006,
 };
 

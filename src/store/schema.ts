@@ -1,5 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { CashTables } from './schema-cash';
+import type { ChannelTables } from './schema-channels';
+import type { DunningTables } from './schema-dunning';
 import type { GatewayTables, PaymentGatewayColumns } from './schema-gateway';
 
 // Timestamps are read as ISO strings and dates as YYYY-MM-DD on both dialects (see the type parsers in db.ts).
@@ -187,7 +189,7 @@ export interface EventsTable {
   at: Generated<string>;
 }
 
-export interface Database extends GatewayTables, CashTables {
+export interface Database extends GatewayTables, CashTables, DunningTables, ChannelTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   debtors: DebtorsTable;
