@@ -32,7 +32,7 @@ async function makeHarness(simOptions: PayPalSimulatorOptions = {}): Promise<Pay
       allowHttpCertUrlsForTests: true,
       timeoutMs: 2000,
     },
-    { log: (l) => logs.push(l) },
+    { tenant: 'tenant-a', log: (l) => logs.push(l) },
   );
   return {
     provider: paypal,
@@ -397,6 +397,7 @@ describe('PayPal provider against the simulator', () => {
     await pay(h, i);
     const create = h.logs.find((l) => l.flow === 'create');
     expect(create).toMatchObject({
+      tenant: 'tenant-a',
       provider: 'paypal',
       method: 'POST',
       path: '/v2/checkout/orders',
@@ -455,7 +456,7 @@ describe('PayPal credentials and secrets', () => {
       }
     })();
     expect(err).toBeInstanceOf(IntegrationError);
-    expect((err as Error).message).toContain('webhookId');
+    expect((err as IntegrationError).field).toBe('options.webhookId');
     expect((err as Error).message).not.toContain(SECRET);
   });
 });

@@ -98,7 +98,11 @@ export function parsePayPalConfig(input: unknown): PayPalConfig {
   const r = payPalConfigSchema.safeParse(input);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(`invalid paypal provider options: ${problems.join('; ')}`, 'options');
+    const first = r.error.issues[0]?.path.map(String).join('.');
+    throw new IntegrationError(
+      `invalid paypal provider options: ${problems.join('; ')}`,
+      first ? `options.${first}` : 'options',
+    );
   }
   const data = r.data;
   return data.baseUrl ? { ...data, baseUrl: data.baseUrl.replace(/\/+$/, '') } : data;

@@ -75,6 +75,7 @@ const REPRESENTATION = 'return=representation';
 
 /** One structured line per HTTP call to PayPal (STYLE "Logs and secrets"); no headers, bodies or credentials. */
 export interface PayPalLogLine {
+  tenant?: string;
   provider: 'paypal';
   flow: string;
   method: string;
@@ -86,6 +87,8 @@ export interface PayPalLogLine {
 }
 
 export interface PayPalProviderOptions {
+  /** Put on every log line. */
+  tenant?: string;
   /** Receives one line per HTTP call (the token call included). */
   log?: (line: PayPalLogLine) => void;
   /**
@@ -209,6 +212,7 @@ export class PayPalProvider implements PaymentProvider {
       // keep as is
     }
     const line: PayPalLogLine = {
+      ...(this.opts.tenant ? { tenant: this.opts.tenant } : {}),
       provider: 'paypal',
       flow: ctx?.flow ?? 'unknown',
       method: (cfg.method ?? 'get').toUpperCase(),
