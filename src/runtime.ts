@@ -12,6 +12,7 @@ import type { DunningStrategy } from './dunning/strategy';
 import { methodById } from './gateway/catalogue';
 import type { GatewayContext, TenantGateway } from './gateway/checkout';
 import { levelEligibility, withdrawnBy } from './gateway/eligibility';
+import type { PaymentProvider } from './gateway/providers/types';
 import { createProviders } from './gateway/registry';
 import { PaymentRouter } from './gateway/router';
 import { syncDuePayments } from './gateway/status-sync';
@@ -377,12 +378,11 @@ export class Runtime {
     const cfg = this.tenant(id);
     const g = cfg.gateway;
     if (!g) throw new IntegrationError(`tenant ${id} has no gateway section; nothing can be paid online`, 'gateway');
-    const options = resolveSecrets(g.providers, 'gateway.providers') as Record<string, Record<string, unknown>>;
     const eligibility = levelEligibility(this.store, g.withdraw);
-    const providers = createProviders(options, {
+    const providerCtx = {
       tenantId: id,
       store: this.store,
-      invoiceEligible: async (e) => {
+      invoiceEligible: async (e: { debtorId?: string; amountMinor: number; currency: string; country?: string }) => {
         if (!e.debtorId) return true;
         const withdrawn = await eligibility({
           tenantId: id,
@@ -395,7 +395,20 @@ export class Runtime {
         return !invoice || !withdrawnBy(invoice, withdrawn);
       },
       ...(this.callLog ? { log: (line: object) => this.callLog?.({ tenant: id, ...line }) } : {}),
-    });
+    };
+    // A provider whose credentials are not in the environment is left out (and said so), not the whole gateway:
+    // the other methods stay payable while someone sets the missing variable.
+    const providers = new Map<string, PaymentProvider>();
+    const unavailable: { provider: string; reason: string }[] = [];
+    for (const [name, raw] of Object.entries(g.providers)) {
+      try {
+        const options = resolveSecrets(raw, `gateway.providers.${name}`) as Record<string, unknown>;
+        for (const [n, p] of createProviders({ [name]: options }, providerCtx)) providers.set(n, p);
+      } catch (err) {
+        if (!(err instanceof IntegrationError)) throw err;
+        unavailable.push({ provider: name, reason: err.message });
+      }
+    }
     const t: TenantGateway = {
       tenantId: id,
       name: cfg.tenant.name,
@@ -406,6 +419,7 @@ export class Runtime {
       methods: cfg.paymentMethods,
       router: new PaymentRouter(providers),
       eligibility,
+      unavailable,
       sessionTtlMinutes: g.sessionTtlMinutes,
       publicUrl: g.publicUrl,
       payLinkSecret: secret(g.payLinkSecret, 'gateway.payLinkSecret')!,

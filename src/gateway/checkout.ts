@@ -27,6 +27,8 @@ export interface TenantGateway {
   methods: readonly { method: string; provider: string }[];
   router: PaymentRouter;
   eligibility: EligibilityHook;
+  /** Configured providers that could not start (a credential missing from the environment), with the reason. */
+  unavailable?: { provider: string; reason: string }[];
   sessionTtlMinutes: number;
   /** Base of return URLs when a caller gives none (the pay-link page). */
   publicUrl: string;

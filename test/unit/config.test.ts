@@ -9,6 +9,22 @@ import { IntegrationError } from '../../src/domain/errors';
 
 /** The secret reference as written in YAML (a plain string, not a template literal). */
 const SMTP_PASSWORD_REF = ['$', '{env:SMTP_PASSWORD}'].join('');
+/** The gateway's variables a profile references (provider credentials and the payee's bank details). */
+const GATEWAY_ENV = Object.fromEntries(
+  [
+    'CLEARHUB_PAYLINK_SECRET',
+    'STRIPE_SECRET_KEY',
+    'STRIPE_WEBHOOK_SECRET',
+    'ADYEN_API_KEY',
+    'ADYEN_MERCHANT_ACCOUNT',
+    'ADYEN_HMAC_KEY',
+    'PAYPAL_CLIENT_ID',
+    'PAYPAL_CLIENT_SECRET',
+    'PAYPAL_WEBHOOK_ID',
+    'CLEARHUB_PAYEE_IBAN',
+    'CLEARHUB_SEPA_CREDITOR_ID',
+  ].map((k) => [k, 'set']),
+);
 
 let tmp: string;
 beforeEach(() => {
@@ -59,7 +75,7 @@ describe('golden-client profiles', () => {
   });
 
   it('ecommerce-de validates: reminder before the due date, cards, PayPal and Klarna', () => {
-    const p = loadProfile('ecommerce-de', { env: { SMTP_PASSWORD: 'pw' } });
+    const p = loadProfile('ecommerce-de', { env: { ...GATEWAY_ENV, SMTP_PASSWORD: 'pw' } });
     expect(p.channels.email.smtp.password).toBe('pw');
     expect(p.dunning.strategy.levels[0]!.daysPastDue).toBe(-1);
     expect(p.dunning.strategy.levels[0]!.feeMinor).toBe(0);
@@ -91,7 +107,7 @@ describe('initTenant', () => {
     const file = initTenant({ ...params, home: tmp });
     expect(file).toBe(join(tmp, 'config', 'tenants', 'acme-mobil.yaml'));
     const cfg = loadTenantConfig(file, {
-      env: { SMTP_PASSWORD: 's3cret', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' },
+      env: { ...GATEWAY_ENV, SMTP_PASSWORD: 's3cret', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' },
     });
     expect(cfg.tenant).toMatchObject({
       id: 'acme-mobil',
@@ -124,15 +140,18 @@ describe('initTenant', () => {
     expect(err.message).toMatch(/already exists/);
     const file = initTenant({ ...params, home: tmp, name: 'Other', force: true });
     expect(
-      loadTenantConfig(file, { env: { SMTP_PASSWORD: 'x', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' } }).tenant
-        .name,
+      loadTenantConfig(file, {
+        env: { ...GATEWAY_ENV, SMTP_PASSWORD: 'x', SAP_RFC_PASSWORD: 'r', TELCO_BILLING_PASSWORD: 't' },
+      }).tenant.name,
     ).toBe('Other');
   });
 
   it('honours outDir and works for the e-commerce profile', () => {
     const file = initTenant({ ...params, profile: 'ecommerce-de', outDir: 'tenants', home: tmp });
     expect(file).toBe(join(tmp, 'tenants', 'acme-mobil.yaml'));
-    expect(loadTenantConfig(file, { env: { SMTP_PASSWORD: 'x' } }).sources[0]!.debtorMatch).toBe('email');
+    expect(loadTenantConfig(file, { env: { ...GATEWAY_ENV, SMTP_PASSWORD: 'x' } }).sources[0]!.debtorMatch).toBe(
+      'email',
+    );
   });
 
   it.each([
