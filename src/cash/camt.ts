@@ -238,7 +238,54 @@ class Reader {
     if (counterparty) entry.counterparty = counterparty;
     const returnReason = text(tx, 'RtrInf', 'Rsn', 'Cd');
     if (returnReason) entry.returnReason = returnReason;
+    // Entry-level charges, else the transactions' (a bank that gives both repeats the same charges).
+    const entryCharges = all(ntry, 'Chrgs');
+    const charges = this.charges(
+      entryCharges.length ? entryCharges : txs.flatMap((t) => all(t, 'Chrgs')),
+      currency,
+      where,
+    );
+    if (charges !== undefined) entry.chargesMinor = charges;
+    const instructed = this.optionalAmount(child(tx, 'AmtDtls', 'InstdAmt', 'Amt'), currency, where);
+    if (instructed !== undefined) entry.originalAmountMinor = instructed;
+    if (txs.length > 1) {
+      entry.transactions = txs.map((t) => {
+        const one: NonNullable<StatementEntry['transactions']>[number] = {};
+        const amount = this.optionalAmount(child(t, 'Amt') ?? child(t, 'AmtDtls', 'TxAmt', 'Amt'), currency, where);
+        if (amount !== undefined) one.amountMinor = amount;
+        const e2e = text(t, 'Refs', 'EndToEndId');
+        if (e2e && e2e !== 'NOTPROVIDED') one.endToEndId = e2e;
+        const mandate = text(t, 'Refs', 'MndtId');
+        if (mandate) one.mandateId = mandate;
+        return one;
+      });
+    }
     return entry;
+  }
+
+  /** An amount in the account currency, or undefined when absent or in another currency (nothing to add it to). */
+  private optionalAmount(amt: Node | undefined, currency: string, where: string): number | undefined {
+    if (!amt?.text.trim() || (amt.attrs.Ccy && amt.attrs.Ccy !== currency)) return undefined;
+    return this.amount(amt, currency, 'Amt', where).minor;
+  }
+
+  /**
+   * Charges of an entry: `Chrgs/TtlChrgsAndTaxAmt`, else the sum of `Chrgs/Rcrd/Amt` (camt.05x.001.03 and later),
+   * else of `Chrgs/Amt` (001.02), in the account currency.
+   */
+  private charges(nodes: Node[], currency: string, where: string): number | undefined {
+    let sum: number | undefined;
+    for (const c of nodes) {
+      const total = this.optionalAmount(child(c, 'TtlChrgsAndTaxAmt'), currency, where);
+      const parts =
+        total !== undefined
+          ? [total]
+          : [...all(c, 'Rcrd').map((r) => child(r, 'Amt')), child(c, 'Amt')].map((a) =>
+              this.optionalAmount(a, currency, where),
+            );
+      for (const p of parts) if (p !== undefined) sum = (sum ?? 0) + p;
+    }
+    return sum;
   }
 
   /** The other side: the debtor of a credit, the creditor of a debit. camt.053.001.08 nests the party in `Pty`. */

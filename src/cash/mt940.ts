@@ -112,6 +112,15 @@ function entryDate(mmdd: string, valueDate: string, file: string, line: number):
 const SIMPLE_AMOUNT = /^(\d{1,13}),(\d{0,3})$/;
 const POW10 = [1, 10, 100, 1000];
 
+/** An amount of a subfield that may be garbled: undefined instead of an error (the entry itself is not in doubt). */
+function tryMinor(amount: string, currency: string): number | undefined {
+  try {
+    return toMinor(amount, currency, '', 0);
+  } catch {
+    return undefined;
+  }
+}
+
 function toMinor(amount: string, currency: string, file: string, line: number): number {
   // Fast path for what nearly every line carries; anything else goes through the general parser and its errors.
   const exp = CURRENCY_EXPONENT.get(currency);
@@ -298,7 +307,7 @@ function clean(s: string | undefined): string | undefined {
 
 const RF_RE = /\bRF\d{2}(?: ?[A-Z0-9]{1,4}){1,6}\b/;
 
-function applyInfo(entry: StatementEntry, value: string): void {
+function applyInfo(entry: StatementEntry, value: string, currency: string): void {
   const details = parseStructured86(value);
   let text: string;
   if (details) {
@@ -312,6 +321,16 @@ function applyInfo(entry: StatementEntry, value: string): void {
     if (eref && eref !== 'NOTPROVIDED') entry.endToEndId = eref;
     const mref = clean(kw.MREF);
     if (mref) entry.mandateId = mref;
+    // A return carries the original amount (OAMT+); what the bank took beyond it are its charges.
+    const oamt = kw.OAMT ? /(\d+(?:,\d*)?)/.exec(kw.OAMT.replace(/\s+/g, '')) : null;
+    if (oamt) {
+      const original = tryMinor(oamt[1]!, currency);
+      if (original !== undefined) {
+        entry.originalAmountMinor = original;
+        const charges = Math.abs(entry.amountMinor) - original;
+        if (charges > 0) entry.chargesMinor = charges;
+      }
+    }
     const cp: Counterparty = {};
     const name = clean((details['32'] ?? '') + (details['33'] ?? ''));
     if (name) cp.name = name;
@@ -447,7 +466,7 @@ function buildStatement(raw: RawStatement, file: string, options: Mt940Options):
       valueDate: r.valueDate,
     };
     if (r.reference) entry.reference = r.reference;
-    if (r.info) applyInfo(entry, r.info.value);
+    if (r.info) applyInfo(entry, r.info.value, currency);
     statement.entries.push(entry);
   }
   if (opening && closing && options.verifyBalances !== false) {

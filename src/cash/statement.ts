@@ -28,6 +28,15 @@ export interface StatementEntry {
   counterparty?: Counterparty;
   /** SEPA return reason (AC04, AM04, MD06, MS02, …) for R-transactions. */
   returnReason?: string;
+  /** Charges the bank took on this entry (camt `Chrgs`; MT940 the difference to `OAMT+`), positive minor units. */
+  chargesMinor?: number;
+  /** The amount of the original transaction of a return (camt `AmtDtls/InstdAmt`; MT940 `OAMT+`), positive. */
+  originalAmountMinor?: number;
+  /**
+   * The single transactions of a batch entry (one `TxDtls` each), when it has more than one: a collection batch is
+   * booked as one entry, and its transactions are matched to the collections by end-to-end id.
+   */
+  transactions?: { amountMinor?: number; endToEndId?: string; mandateId?: string }[];
   /** Structured German :86: subfields (GVC, ?20–?29, ?32/?33, ?60–?63 …) when present. */
   details?: Record<string, string>;
 }

@@ -1,0 +1,177 @@
+/**
+ * Books a batch of matched statement credits set-based: the payments, their allocations, the items' new open amounts,
+ * one outbox row per touched item and the events — a handful of statements (COPY and one UPDATE) for the whole batch.
+ *
+ * It writes exactly what `allocateSettled` (gateway/settlement.ts) writes for one payment — the same allocation rows,
+ * the same write-back command under the same outbox id `pay-<paymentId>-<itemId>`, the same events — so a source
+ * cannot tell a statement payment from a gateway payment. `allocateSettled` does it with a few statements per item,
+ * which is right for one webhook and far too slow for a statement of 100,000 entries; test/integration/cash-booking
+ * checks the two agree.
+ */
+import { newId } from '../domain/ids';
+import type { WriteBackCommand } from '../domain/write-back';
+import { csvField, type RawSession } from '../store/db';
+
+/** An item as locked for booking. */
+export interface BookableItem {
+  itemId: string;
+  source: string;
+  sourceKey: string;
+  externalId: string;
+  documentNumber: string;
+  currency: string;
+  openMinor: number;
+}
+
+export interface BookingLine {
+  item: BookableItem;
+  amountMinor: number;
+  /** Whether this allocation closes the item. */
+  cleared: boolean;
+}
+
+/** One payment that arrived, attributed to a debtor, with what it pays. */
+export interface Booking {
+  paymentId: string;
+  /** `statement:<account>:<entry key>`: a re-imported statement books nothing twice. */
+  idempotencyKey: string;
+  method: 'sepa_credit_transfer' | 'sepa_direct_debit';
+  /** The bank's end-to-end id or reference. */
+  providerReference: string | null;
+  debtorId: string;
+  currency: string;
+  amountMinor: number;
+  /** The date the sources book the payment with. */
+  valueDate: string;
+  /** When the money arrived (the booking date). */
+  receivedAt: string;
+  lines: BookingLine[];
+}
+
+function* csvRows<T>(rows: readonly T[], line: (r: T) => string): Iterable<string> {
+  let buf = '';
+  for (const r of rows) {
+    buf += line(r);
+    if (buf.length > 1 << 16) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+/** Writes the bookings in the caller's transaction. Item open amounts in `lines` are those before the batch. */
+export async function writeBookings(s: RawSession, tenantId: string, bookings: readonly Booking[]): Promise<void> {
+  if (bookings.length === 0) return;
+  const t = csvField(tenantId);
+  await s.copyIn(
+    'payments',
+    [
+      'tenant_id',
+      'payment_id',
+      'debtor_id',
+      'method',
+      'provider',
+      'merchant_reference',
+      'provider_reference',
+      'currency',
+      'amount_minor',
+      'allocated_minor',
+      'state',
+      'idempotency_key',
+      'received_at',
+      'item_ids',
+    ],
+    csvRows(
+      bookings,
+      (b) =>
+        `${t},${b.paymentId},${csvField(b.debtorId)},${b.method},bank,${csvField(b.idempotencyKey)},${csvField(
+          b.providerReference,
+        )},${b.currency},${b.amountMinor},${b.lines.reduce((n, l) => n + l.amountMinor, 0)},succeeded,${csvField(
+          b.idempotencyKey,
+        )},${b.receivedAt},${csvField(JSON.stringify(b.lines.map((l) => l.item.itemId)))}\n`,
+    ),
+  );
+
+  const lines = bookings.flatMap((b) => b.lines.map((l) => ({ b, l })));
+  if (lines.length > 0) {
+    await s.copyIn(
+      'allocations',
+      ['tenant_id', 'allocation_id', 'payment_id', 'item_id', 'amount_minor'],
+      csvRows(lines, ({ b, l }) => `${t},${newId()},${b.paymentId},${csvField(l.item.itemId)},${l.amountMinor}\n`),
+    );
+    // Each item's open amount after the whole batch (an item two entries pay is updated once).
+    const open = new Map<string, number>();
+    for (const { l } of lines) open.set(l.item.itemId, (open.get(l.item.itemId) ?? l.item.openMinor) - l.amountMinor);
+    await s.query(
+      `UPDATE items AS i SET open_minor = v.open_minor,
+              status = CASE WHEN v.open_minor = 0 THEN 'closed' ELSE 'open' END,
+              version = i.version + 1, updated_at = now()
+       FROM unnest($2::text[], $3::bigint[]) AS v(item_id, open_minor)
+       WHERE i.tenant_id = $1 AND i.item_id = v.item_id`,
+      [tenantId, [...open.keys()], [...open.values()]],
+    );
+    await s.copyIn(
+      'outbox',
+      ['tenant_id', 'outbox_id', 'source', 'kind', 'item_id', 'command'],
+      csvRows(lines, ({ b, l }) => {
+        const command: WriteBackCommand = {
+          kind: 'payment',
+          itemId: l.item.itemId,
+          sourceKey: l.item.sourceKey,
+          externalId: l.item.externalId,
+          documentNumber: l.item.documentNumber,
+          paymentId: b.paymentId,
+          amountMinor: l.amountMinor,
+          currency: l.item.currency,
+          cleared: l.cleared,
+          valueDate: b.valueDate,
+        };
+        return `${t},${outboxIdOf(b.paymentId, l.item.itemId)},${csvField(l.item.source)},payment,${csvField(
+          l.item.itemId,
+        )},${csvField(JSON.stringify(command))}\n`;
+      }),
+    );
+  }
+
+  await s.copyIn(
+    'events',
+    ['tenant_id', 'type', 'subject', 'payload'],
+    csvRows(bookings, (b) => {
+      const ev = (type: string, subject: string, payload: unknown) =>
+        `${t},${type},${csvField(subject)},${csvField(JSON.stringify(payload))}\n`;
+      let out = ev('payment.recorded', `payment:${b.paymentId}`, {
+        paymentId: b.paymentId,
+        amountMinor: b.amountMinor,
+        currency: b.currency,
+        method: b.method,
+      });
+      for (const l of b.lines) {
+        out += ev('payment.allocated', `payment:${b.paymentId}`, {
+          paymentId: b.paymentId,
+          itemId: l.item.itemId,
+          amountMinor: l.amountMinor,
+        });
+        if (l.cleared) {
+          out += ev('item.closed', `item:${l.item.itemId}`, {
+            itemId: l.item.itemId,
+            reason: 'paid',
+            evidence: `payment:${b.paymentId}`,
+          });
+        }
+      }
+      for (const l of b.lines) {
+        const outboxId = outboxIdOf(b.paymentId, l.item.itemId);
+        out += ev('writeback.enqueued', `outbox:${outboxId}`, {
+          outboxId,
+          source: l.item.source,
+          command: 'payment',
+        });
+      }
+      return out;
+    }),
+  );
+}
+
+/** The outbox id of a payment's write-back to one item: the one `allocateSettled` uses. */
+export const outboxIdOf = (paymentId: string, itemId: string) => `pay-${paymentId}-${itemId}`;
