@@ -30,7 +30,8 @@ async function makeHarness(simOptions: PayPalSimulatorOptions = {}): Promise<Pay
       baseUrl: sim.url,
       certHosts: ['127.0.0.1'],
       allowHttpCertUrlsForTests: true,
-      timeoutMs: 2000,
+      // Long enough for any normal call on a busy machine; the stalled ones wait it out.
+      timeoutMs: 3000,
     },
     { tenant: 'tenant-a', log: (l) => logs.push(l) },
   );

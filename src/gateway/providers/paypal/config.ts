@@ -58,10 +58,13 @@ export const payPalConfigSchema = z.strictObject({
   clientSecret: z
     .union([z.string().min(1), z.instanceof(Secret)])
     .transform((s) => (s instanceof Secret ? s : new Secret(s))),
-  /** Id of the registered webhook; part of every signed message. */
+  /**
+   * Id of the registered webhook; part of every signed message. PayPal's webhook simulator signs with the literal
+   * `WEBHOOK_ID`, hence the underscore.
+   */
   webhookId: z
     .string()
-    .regex(/^[A-Za-z0-9]{1,50}$/, { error: 'expected the webhook id PayPal shows, e.g. 1JE4291016473214C' }),
+    .regex(/^[A-Za-z0-9_]{1,50}$/, { error: 'expected the webhook id PayPal shows, e.g. 1JE4291016473214C' }),
   /** @defaultValue 'sandbox' */
   environment: z.enum(['sandbox', 'production']).default('sandbox'),
   /**
