@@ -54,6 +54,8 @@ export interface EmailAttachment {
   content: Buffer | string;
   /** @defaultValue derived from the filename */
   contentType?: string;
+  /** Content-ID of an inline image the HTML refers to as `cid:<cid>`. */
+  cid?: string;
 }
 
 export interface EmailMessage {
@@ -198,6 +200,7 @@ export function createEmailChannel(opts: EmailChannelOptions): EmailChannel {
             filename: a.filename,
             content: a.content,
             contentType: a.contentType,
+            cid: a.cid,
           })),
         });
         log({ channel: 'email', flow: 'send', messageId, status: 'sent', ms: ms(), code: replyCode(info.response) });

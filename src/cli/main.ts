@@ -30,6 +30,7 @@ import { registerEpcQr } from './epc-qr';
 import { registerGatewayCommands } from './gateway';
 import { serve } from './serve';
 import { printTable } from './table';
+import { registerTemplatePreview } from './template-preview';
 
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -467,6 +468,7 @@ export function buildProgram(): Command {
 
   registerEpcQr(program);
   registerGatewayCommands(program);
+  registerTemplatePreview(program);
   return program;
 }
 

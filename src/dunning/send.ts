@@ -1,30 +1,25 @@
+import type { Channel, ChannelSet, OutboundNotice } from '../channels/channel';
+import { channelPlan } from '../channels/channel';
+import { loadAttempts, recordAttempts } from '../channels/deliveries';
+import { type DeliveryOutcome, deliverNotice } from '../channels/dispatch';
 import type { EmailChannel } from '../channels/email';
-import { ConnectorError, IntegrationError } from '../domain/errors';
+import { createEmailNoticeChannel } from '../channels/email-notice';
+import { buildViewModel, type NoticeSettings, toneOfTemplate } from '../channels/from-store';
+import type { NoticeView, RenderedNotice } from '../channels/templates';
+import type { AddressForm, NoticeLocale, NoticeViewModel, Tone } from '../channels/view-model';
+import { ConnectorError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMoney } from '../domain/money';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
-import { daysBetween } from './strategy';
 
-/** The view a notice template renders; the names are the templates' contract (config/templates). */
-export interface NoticeView {
-  debtor: { name: string; salutation: string };
-  tenant: { name: string };
-  level: number;
-  levelName: string;
-  items: { documentNumber: string; dueDate: string; daysPastDue: number; openAmount: string; source: string }[];
-  fee: string;
-  total: string;
-  payLink?: string;
-  currency: string;
-  asOf: string;
-}
+export type { NoticeView } from '../channels/templates';
 
-export type RenderNotice = (
-  locale: string,
-  template: string,
-  view: NoticeView,
-) => { subject: string; text: string; html: string };
+/**
+ * Renders a notice. The view carries the full view model (`view.model`); `renderNotice` (channels/templates.ts)
+ * renders from it and returns the SMS text and the letter PDF too.
+ */
+export type RenderNotice = (locale: string, template: string, view: NoticeView) => RenderedNotice;
 
 export interface SendOptions {
   tenantId: string;
@@ -35,7 +30,26 @@ export interface SendOptions {
   defaultLanguage: string;
   levelNames: ReadonlyMap<number, string>;
   render: RenderNotice;
+  /** The SMTP channel; always verified before a run. */
   email: EmailChannel;
+  /** The other channels by name (`sms`, `letter`, `webhook`); a notice's plan naming a missing one falls through. */
+  channels?: ChannelSet;
+  /** Creditor, bank account (RF reference and GiroCode), contact and payment days of the notices. */
+  settings?: Partial<NoticeSettings>;
+  /** The tone of each level; else the tone the template name stands for (`first` → neutral). */
+  levelTones?: ReadonlyMap<number, Tone>;
+  /** German form of address per debtor. @defaultValue `'Sie'` */
+  addressForm?: (debtor: { debtorId: string; type: 'B2B' | 'B2C' }) => AddressForm;
+  /** Tones whose e-mail carries the letter PDF. @defaultValue `['neutral', 'firm', 'final']` */
+  attachLetter?: readonly Tone[];
+  /**
+   * Completes each notice's view model before it is rendered: the pay link, interest, tone and form of address the
+   * run recorded. Return the model to send.
+   */
+  viewModel?: (
+    view: NoticeViewModel,
+    notice: { noticeId: string; debtorId: string; level: number; template: string },
+  ) => NoticeViewModel | Promise<NoticeViewModel>;
   concurrency?: number;
   onProgress?: (sent: number) => void;
 }
@@ -51,20 +65,36 @@ export interface SendResult {
 const LOCALES: Record<string, string> = { de: 'de-DE', en: 'en-GB' };
 
 /**
- * Sends the run's pending notices by e-mail. A notice is marked sent, bounced or failed exactly once; a transient SMTP
- * failure leaves it pending for the next attempt, and the Message-ID is derived from the notice id so a resend after
- * an unknown outcome is recognisable downstream.
+ * Sends the run's pending notices over each notice's channels (`notices.channel`: one name or a fallback list such as
+ * `email,letter`). A notice is marked sent, bounced or failed exactly once; every attempt is recorded
+ * (`notice_deliveries`). A transient failure leaves it pending for the next attempt, which resumes after the channels
+ * that already refused it and never sends twice over one that took it. E-mail Message-IDs derive from the notice id,
+ * so a resend after an unknown outcome is recognisable downstream.
  */
 export async function sendPendingNotices(store: Store, opts: SendOptions): Promise<SendResult> {
   const result: SendResult = { sent: 0, bounced: 0, failed: 0, deferred: 0 };
   let cursor = '';
   const concurrency = opts.concurrency ?? 8;
+  const channels: ChannelSet = {
+    ...opts.channels,
+    email: createEmailNoticeChannel({ email: opts.email, attachLetter: opts.attachLetter }),
+  };
+  const flushing = Object.values(channels).filter((c): c is Channel & Required<Pick<Channel, 'flush'>> =>
+    Boolean(c?.flush),
+  );
+  const settings: NoticeSettings = {
+    ...opts.settings,
+    creditor: { addressLines: [], ...opts.settings?.creditor, name: opts.settings?.creditor?.name ?? opts.tenantName },
+  };
   await opts.email.verify();
   for (;;) {
     const page = await store.db
       .selectFrom('notices as n')
       .innerJoin('debtors as d', (j) =>
         j.onRef('d.tenant_id', '=', 'n.tenant_id').onRef('d.debtor_id', '=', 'n.debtor_id'),
+      )
+      .leftJoin('debtor_addresses as a', (j) =>
+        j.onRef('a.tenant_id', '=', 'n.tenant_id').onRef('a.debtor_id', '=', 'n.debtor_id'),
       )
       .select([
         'n.notice_id',
@@ -75,10 +105,14 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
         'n.fee_minor',
         'n.item_ids',
         'n.channel',
+        'd.debtor_id',
         'd.name',
         'd.email',
+        'd.phone',
         'd.language',
         'd.type',
+        'd.country',
+        'a.lines as address_lines',
       ])
       .where('n.tenant_id', '=', opts.tenantId)
       .where('n.run_id', '=', opts.runId)
@@ -92,122 +126,150 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
     const itemIds = page.flatMap((n) => n.item_ids);
     const items = await store.db
       .selectFrom('items')
-      .select(['item_id', 'document_number', 'due_date', 'open_minor', 'currency', 'source'])
+      .select([
+        'item_id',
+        'document_number',
+        'document_date',
+        'due_date',
+        'amount_minor',
+        'open_minor',
+        'currency',
+        'source',
+        'external_id',
+        'contract_ref',
+      ])
       .where('tenant_id', '=', opts.tenantId)
       .where('item_id', 'in', itemIds)
       .execute();
     const itemById = new Map(items.map((i) => [i.item_id, i]));
+    const previous = await loadAttempts(
+      store.db,
+      opts.tenantId,
+      page.map((n) => n.notice_id),
+    );
 
-    const outcomes: {
-      noticeId: string;
-      status: 'sent' | 'bounced' | 'failed';
-      messageId?: string;
-      error?: string;
-      recipient?: string;
-    }[] = [];
+    const outcomes: { noticeId: string; outcome: DeliveryOutcome; recorded: number }[] = [];
     let next = 0;
     const worker = async () => {
       while (next < page.length) {
         const n = page[next++]!;
         const lang = opts.languages.includes(n.language) ? n.language : opts.defaultLanguage;
-        if (n.channel !== 'email' || !n.email) {
-          outcomes.push({
+        const tone = opts.levelTones?.get(n.level) ?? toneOfTemplate(n.template);
+        const noticeItems = n.item_ids.flatMap((id) => {
+          const i = itemById.get(id);
+          return i ? [i] : [];
+        });
+        let model = buildViewModel({
+          noticeId: n.notice_id,
+          locale: (lang === 'en' ? 'en' : 'de') as NoticeLocale,
+          tone,
+          address: opts.addressForm?.({ debtorId: n.debtor_id, type: n.type }) ?? 'Sie',
+          asOf: opts.asOf,
+          level: n.level,
+          currency: n.currency,
+          debtor: n,
+          postalAddress: n.address_lines ?? undefined,
+          items: noticeItems,
+          fees: n.fee_minor > 0 ? [{ kind: 'dunning-fee', amountMinor: n.fee_minor }] : [],
+          settings,
+        });
+        if (opts.viewModel) {
+          model = await opts.viewModel(model, {
             noticeId: n.notice_id,
-            status: 'failed',
-            error: n.email ? `channel ${n.channel} is not available yet` : 'debtor has no e-mail address',
+            debtorId: n.debtor_id,
+            level: n.level,
+            template: n.template,
           });
-          continue;
         }
         const fmt = (minor: number) =>
           formatMoney({ amountMinor: minor, currency: n.currency }, LOCALES[lang] ?? 'de-DE');
+        // The first view of a notice, for templates of the first kind; the model is what the standard ones render.
         const view: NoticeView = {
           debtor: { name: n.name, salutation: salutation(lang, n.name, n.type) },
           tenant: { name: opts.tenantName },
           level: n.level,
           levelName: opts.levelNames.get(n.level) ?? String(n.level),
-          items: n.item_ids.flatMap((id) => {
-            const i = itemById.get(id);
-            return i
-              ? [
-                  {
-                    documentNumber: i.document_number,
-                    dueDate: i.due_date,
-                    daysPastDue: daysBetween(i.due_date, opts.asOf),
-                    openAmount: fmt(i.open_minor),
-                    source: i.source,
-                  },
-                ]
-              : [];
-          }),
-          fee: n.fee_minor > 0 ? fmt(n.fee_minor) : '',
-          total: fmt(n.total_minor + n.fee_minor),
+          items: model.items.map((i) => ({
+            documentNumber: i.documentNumber,
+            dueDate: i.dueDate,
+            daysPastDue: i.daysPastDue ?? 0,
+            openAmount: fmt(i.openMinor),
+            source: i.source,
+          })),
+          fee: model.totals.feesMinor > 0 ? fmt(model.totals.feesMinor) : '',
+          total: fmt(model.totals.totalMinor),
+          payLink: model.payLink,
           currency: n.currency,
           asOf: opts.asOf,
+          model,
         };
-        const msg = opts.render(lang, n.template, view);
-        try {
-          const r = await opts.email.send({
-            to: n.email,
-            subject: msg.subject,
-            text: msg.text,
-            html: msg.html,
-            messageId: `<${n.notice_id}@clearhub>`,
-            headers: { 'X-Clearhub-Notice': n.notice_id },
-          });
-          outcomes.push({
-            noticeId: n.notice_id,
-            status: r.status,
-            messageId: r.messageId,
-            error: r.error,
-            recipient: n.email,
-          });
-        } catch (err) {
-          if (err instanceof ConnectorError) {
-            result.deferred++;
-            continue;
-          }
-          // Credentials or sender refused: every notice would fail the same way. Stop the run; the notices stay
-          // pending and go out once the configuration is fixed.
-          if (err instanceof IntegrationError) throw err;
-          outcomes.push({
-            noticeId: n.notice_id,
-            status: 'failed',
-            error: err instanceof Error ? err.message : String(err),
-            recipient: n.email,
-          });
-        }
+        const r = opts.render(lang, n.template, view);
+        const outbound: OutboundNotice = {
+          tenantId: opts.tenantId,
+          view: model,
+          rendered: {
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            sms: r.sms ?? `${r.subject}${model.payLink ? ` ${model.payLink}` : ''}`,
+            title: r.title ?? r.subject,
+            pdf: r.pdf,
+          },
+        };
+        const before = previous.get(n.notice_id) ?? [];
+        const outcome = await deliverNotice(outbound, channelPlan(n.channel), channels, before);
+        outcomes.push({ noticeId: n.notice_id, outcome, recorded: before.length });
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, page.length) }, worker));
 
+    // Letters accepted into a print batch count once the batch is dropped; if it cannot be, they wait.
+    for (const c of flushing) {
+      try {
+        await c.flush();
+      } catch (err) {
+        if (!(err instanceof ConnectorError)) throw err;
+        for (const o of outcomes) {
+          if (o.outcome.status === 'sent' && o.outcome.channel === c.name && o.outcome.attempts.length > 0) {
+            o.outcome = { status: 'deferred', channel: c.name, attempts: o.outcome.attempts.slice(0, -1), error: err };
+          }
+        }
+      }
+    }
+
     await store.db.transaction().execute(async (trx) => {
       const events: DomainEvent[] = [];
-      for (const o of outcomes) {
+      for (const { noticeId, outcome: o, recorded } of outcomes) {
+        await recordAttempts(trx, opts.tenantId, noticeId, o.attempts, recorded);
+        if (o.status === 'deferred') {
+          result.deferred++;
+          continue;
+        }
         await trx
           .updateTable('notices')
           .set({
             status: o.status,
-            message_id: o.messageId ?? null,
-            error: o.error ?? null,
+            message_id: o.providerMessageId ?? null,
+            error: o.status === 'sent' ? null : (o.reason ?? o.status),
             recipient: o.recipient ?? null,
             sent_at: o.status === 'sent' ? new Date().toISOString() : null,
           })
           .where('tenant_id', '=', opts.tenantId)
-          .where('notice_id', '=', o.noticeId)
+          .where('notice_id', '=', noticeId)
           .where('status', '=', 'pending')
           .execute();
         result[o.status]++;
         events.push(
           o.status === 'sent'
-            ? event(opts.tenantId, 'notice.sent', `notice:${o.noticeId}`, {
-                noticeId: o.noticeId,
-                channel: 'email',
-                messageId: o.messageId,
+            ? event(opts.tenantId, 'notice.sent', `notice:${noticeId}`, {
+                noticeId,
+                channel: o.channel ?? 'email',
+                messageId: o.providerMessageId,
               })
-            : event(opts.tenantId, 'notice.failed', `notice:${o.noticeId}`, {
-                noticeId: o.noticeId,
-                channel: 'email',
-                reason: o.error ?? o.status,
+            : event(opts.tenantId, 'notice.failed', `notice:${noticeId}`, {
+                noticeId,
+                channel: o.channel ?? 'none',
+                reason: o.reason ?? o.status,
               }),
         );
       }
