@@ -40,6 +40,16 @@ const NEWER_THAN_SPEC: Record<string, { since: string; sdkFile: string; needle: 
     sdkFile: 'PaymentIntents.d.ts',
     needle: 'allowed_payment_method_types: Array<PaymentIntent.AllowedPaymentMethodType> | null',
   },
+  'POST /v1/checkout/sessions allowed_payment_method_types': {
+    since: 'stripe-node 23.0.0 (API 2026-10-28) replaced payment_method_types with it on Checkout Sessions too',
+    sdkFile: 'Checkout/Sessions.d.ts',
+    needle: 'allowed_payment_method_types?: Array<SessionCreateParams.AllowedPaymentMethodType>',
+  },
+  'checkout.session.allowed_payment_method_types': {
+    since: 'stripe-node 23.0.0 (API 2026-10-28)',
+    sdkFile: 'Checkout/Sessions.d.ts',
+    needle: 'allowed_payment_method_types: Array<string> | null',
+  },
   'event refund.failed': {
     since: 'after API 2023-08-16 (enabled_events of the SDK 23.1.0 webhook endpoints)',
     sdkFile: 'WebhookEndpoints.d.ts',
@@ -202,12 +212,15 @@ if (!hasSpec) {
       // What this run covered, so a gap shows when an endpoint stops being exercised.
       expect(served.sort()).toEqual([
         'GET /v1/charges/{charge}',
+        'GET /v1/checkout/sessions/{session}',
         'GET /v1/disputes/{dispute}',
         'GET /v1/events/{id}',
         'GET /v1/payment_intents',
         'GET /v1/payment_intents/{intent}',
         'GET /v1/refunds',
         'GET /v1/refunds/{refund}',
+        'POST /v1/checkout/sessions',
+        'POST /v1/checkout/sessions/{session}/expire',
         'POST /v1/payment_intents',
         'POST /v1/payment_intents/{intent}/cancel',
         'POST /v1/payment_intents/{intent}/capture',
@@ -282,7 +295,7 @@ if (!hasSpec) {
       }
       expect(problems).toEqual([]);
       const kinds = new Set(sim.events.map((e) => String(((e.data as JsonObject).object as JsonObject).object)));
-      expect(kinds).toEqual(new Set(['payment_intent', 'charge', 'refund', 'dispute']));
+      expect(kinds).toEqual(new Set(['payment_intent', 'charge', 'refund', 'dispute', 'checkout.session']));
     });
 
     test('every event type sent, and every type the provider subscribes to, is one Stripe knows', () => {
@@ -391,7 +404,9 @@ async function playEverything(sim: StripeSimulator, provider: StripeProvider, sd
     paymentId: c.paymentId,
     idempotencyKey: `payment:${c.paymentId}:cancel`,
   });
-  await provider.create(base({ methodData: undefined }));
+  // Without a token: a redirect method waits for Stripe.js; a card goes through hosted Checkout (below).
+  await provider.create(base({ methodData: undefined, method: 'ideal', providerType: 'ideal' }));
+  await playCheckout(sim, provider, sdk);
   // Confirming separately (Stripe.js does this in the browser; an operator tool may do it from the server).
   const open = await sdk.paymentIntents.create({
     amount: 5_000,
@@ -419,6 +434,59 @@ async function playEverything(sim: StripeSimulator, provider: StripeProvider, sd
   await sdk.events.retrieve(String(sim.events[0]!.id));
 }
 
+/** Submits the simulator's hosted Checkout page as the payer's browser does and returns where it sends them. */
+async function payOnPage(url: string, card: string): Promise<Record<string, string>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ cardnumber: card, exp: '12/34', cvc: '123', name: 'Erika Mustermann' }).toString(),
+  });
+  await res.text();
+  const location = res.headers.get('location');
+  return location ? Object.fromEntries(new URL(location).searchParams) : {};
+}
+
+/** Hosted Checkout: paid, declined then given up (expired by the return), paid with manual capture, canceled. */
+async function playCheckout(sim: StripeSimulator, provider: StripeProvider, sdk: Stripe): Promise<void> {
+  const complete = (i: CreatePaymentInput, ref: string, returnParams: Record<string, string>) =>
+    provider.complete(ref, {
+      paymentId: i.paymentId,
+      idempotencyKey: `payment:${i.paymentId}:complete`,
+      returnParams,
+      capture: i.capture,
+    });
+  const redirect = (p: ProviderPayment) => (p.nextAction.type === 'redirect' ? p.nextAction.url : '');
+  const hosted = (over: Partial<CreatePaymentInput> = {}) => base({ methodData: undefined, locale: 'de-DE', ...over });
+
+  const paid = hosted();
+  const p = await provider.create(paid);
+  await complete(paid, p.providerReference, await payOnPage(redirect(p), '4242424242424242'));
+
+  const given = hosted();
+  const g = await provider.create(given);
+  await payOnPage(redirect(g), '4000000000009995');
+  await complete(given, g.providerReference, { canceled: '1' });
+
+  const manual = hosted({ capture: 'manual' });
+  const m = await provider.create(manual);
+  await complete(manual, m.providerReference, await payOnPage(redirect(m), '4242424242424242'));
+  await provider.capture(m.providerReference, {
+    paymentId: manual.paymentId,
+    currency: 'EUR',
+    idempotencyKey: `payment:${manual.paymentId}:capture:1`,
+  });
+
+  const left = hosted({ methodData: { extra: { expires_at: Math.floor(Date.now() / 1000) + 3600 } } });
+  const l = await provider.create(left);
+  await provider.cancel(l.providerReference, {
+    paymentId: left.paymentId,
+    idempotencyKey: `payment:${left.paymentId}:cancel`,
+  });
+  await sdk.checkout.sessions.retrieve(p.providerReference, { expand: ['payment_intent'] });
+  sim.lapseCheckoutSession((await provider.create(hosted())).providerReference);
+}
+
 /** Answers that must be Stripe's error shape: unknown parameter, unknown object, bad key, idempotency misuse. */
 async function playErrors(sim: StripeSimulator, sdk: Stripe): Promise<void> {
   const swallow = (p: Promise<unknown>) =>
@@ -431,6 +499,18 @@ async function playErrors(sim: StripeSimulator, sdk: Stripe): Promise<void> {
   );
   await swallow(sdk.paymentIntents.retrieve('pi_doesNotExist'));
   await swallow(sdk.paymentIntents.capture('pi_doesNotExist'));
+  await swallow(sdk.checkout.sessions.retrieve('cs_test_doesNotExist'));
+  const done = [...sim.events].reverse().find((e) => e.type === 'checkout.session.completed');
+  if (!done) throw new Error('no completed Checkout Session to expire');
+  await swallow(sdk.checkout.sessions.expire(String(((done.data as JsonObject).object as JsonObject).id)));
+  await swallow(
+    sdk.checkout.sessions.create({
+      mode: 'payment',
+      success_url: 'https://shop.example/ok',
+      line_items: [{ quantity: 1, price_data: { currency: 'eur', unit_amount: 5_000, product_data: { name: 'x' } } }],
+      expires_at: Math.floor(Date.now() / 1000) + 60,
+    }),
+  );
   const key = `contract:${newId()}`;
   await sdk.paymentIntents.create({ amount: 100, currency: 'eur' }, { idempotencyKey: key });
   await swallow(sdk.paymentIntents.create({ amount: 200, currency: 'eur' }, { idempotencyKey: key }));

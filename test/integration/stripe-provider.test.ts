@@ -9,7 +9,7 @@ import {
   type StripeLogLine,
   type StripeProvider,
 } from '../../src/gateway/providers/stripe/provider';
-import { STRIPE_WEBHOOK_EVENTS } from '../../src/gateway/providers/stripe/transformers';
+import { checkoutLocaleOf, STRIPE_WEBHOOK_EVENTS, withQuery } from '../../src/gateway/providers/stripe/transformers';
 import {
   type CreatePaymentInput,
   type ProviderPayment,
@@ -549,6 +549,336 @@ describe('stripe provider against the simulator', () => {
     ]);
     for (const l of h.logs) expect(typeof l.ms).toBe('number');
     expect(JSON.stringify(h.logs)).not.toMatch(/sk_test|whsec_|_secret_/);
+  });
+});
+
+// ---- hosted Checkout (no token: the payer types the card on Stripe's page) -----------------------------------------
+
+interface PageAnswer {
+  status: number;
+  location?: string;
+  html: string;
+}
+
+/** Plays the payer's browser on the simulator's hosted Checkout page: submits the card form, does not follow. */
+async function submitCard(
+  pageUrl: string,
+  card: string,
+  o: { exp?: string; cvc?: string; name?: string } = {},
+): Promise<PageAnswer> {
+  const res = await fetch(pageUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      cardnumber: card,
+      exp: o.exp ?? '12 / 34',
+      cvc: o.cvc ?? '123',
+      name: o.name ?? 'Erika Mustermann',
+    }).toString(),
+  });
+  return {
+    status: res.status,
+    html: await res.text(),
+    ...(res.headers.get('location') ? { location: res.headers.get('location')! } : {}),
+  };
+}
+
+/** Follows one redirect the way a browser would (GET). */
+async function follow(url: string): Promise<PageAnswer> {
+  const res = await fetch(url, { redirect: 'manual' });
+  return {
+    status: res.status,
+    html: await res.text(),
+    ...(res.headers.get('location') ? { location: res.headers.get('location')! } : {}),
+  };
+}
+
+const hosted = (paymentId: string, over: Partial<CreatePaymentInput> = {}): CreatePaymentInput =>
+  input(paymentId, {
+    methodData: undefined,
+    locale: 'de-DE',
+    returnUrl: `https://shop.example/pay/tok/return?lang=de&clearhub_payment=${paymentId}`,
+    ...over,
+  });
+
+const redirectOf = (p: ProviderPayment): string => {
+  if (p.nextAction.type !== 'redirect') throw new Error(`expected a redirect, got ${p.nextAction.type}`);
+  return p.nextAction.url;
+};
+
+describe('stripe hosted Checkout against the simulator', () => {
+  let h: StripeHarness;
+  afterEach(async () => h?.close());
+
+  const complete = (id: string, ref: string, returnParams: Record<string, string>) =>
+    h.provider.complete(ref, {
+      paymentId: id,
+      idempotencyKey: `payment:${id}:complete`,
+      returnParams,
+      capture: 'automatic',
+    });
+
+  test('without a token a card payment becomes a Checkout Session: what Stripe receives and what we get back', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    expect(p).toMatchObject({ status: 'requires_action', amountMinor: 12_345, currency: 'EUR', capturedMinor: 0 });
+    expect(p.providerReference).toMatch(/^cs_test_/);
+    expect(redirectOf(p)).toBe(`${h.sim.url}/c/pay/${p.providerReference}`);
+    const [req] = h.sim.requests;
+    expect(req).toMatchObject({ method: 'POST', path: '/v1/checkout/sessions' });
+    expect(req!.headers['idempotency-key']).toBe(`payment:${id}:create`);
+    expect(req!.params).toEqual({
+      mode: 'payment',
+      line_items: [
+        {
+          quantity: '1',
+          price_data: { currency: 'eur', unit_amount: '12345', product_data: { name: `Invoice ${id}` } },
+        },
+      ],
+      allowed_payment_method_types: ['card'],
+      payment_intent_data: {
+        capture_method: 'automatic',
+        metadata: { clearhub_payment_id: id, clearhub_flow: 'checkout', clearhub_debtor_id: 'D-1' },
+        description: `Invoice ${id}`,
+      },
+      metadata: { clearhub_payment_id: id, clearhub_flow: 'checkout', clearhub_debtor_id: 'D-1' },
+      client_reference_id: id,
+      success_url: `https://shop.example/pay/tok/return?lang=de&clearhub_payment=${id}&session_id={CHECKOUT_SESSION_ID}`,
+      cancel_url: `https://shop.example/pay/tok/return?lang=de&clearhub_payment=${id}&canceled=1`,
+      locale: 'de',
+    });
+    expect(req!.rawBody).not.toMatch(/Mustermann|erika/i);
+    // A replay of the key answers with the same session; nothing new is created.
+    const again = await h.provider.create(hosted(id));
+    expect(again.providerReference).toBe(p.providerReference);
+  });
+
+  test('the payer pays on the page: back with the session id, the payment has succeeded, and the card number stayed at Stripe', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    const page = await follow(redirectOf(p));
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('lang="de"');
+    expect(page.html).toContain('Kartennummer');
+    const paid = await submitCard(redirectOf(p), '4242 4242 4242 4242');
+    expect(paid.status).toBe(303);
+    const back = new URL(paid.location!);
+    expect(`${back.origin}${back.pathname}`).toBe('https://shop.example/pay/tok/return');
+    expect(Object.fromEntries(back.searchParams)).toEqual({
+      lang: 'de',
+      clearhub_payment: id,
+      session_id: p.providerReference,
+    });
+    const done = await complete(id, p.providerReference, Object.fromEntries(back.searchParams));
+    expect(done).toMatchObject({
+      providerReference: p.providerReference,
+      status: 'succeeded',
+      amountMinor: 12_345,
+      capturedMinor: 12_345,
+      refundedMinor: 0,
+    });
+    expect(await h.provider.retrieve(p.providerReference)).toMatchObject({ status: 'succeeded' });
+    const events = await parsedEvents(h);
+    const succeeded = events.filter((e) => e.type === 'payment.succeeded');
+    // One from payment_intent.succeeded (about the intent), one from checkout.session.completed (about the session).
+    expect(succeeded).toHaveLength(2);
+    for (const e of succeeded) expect(e).toMatchObject({ paymentId: id, amountMinor: 12_345, currency: 'EUR' });
+    expect(succeeded.map((e) => e.providerReference.slice(0, 3)).sort()).toEqual(['cs_', 'pi_']);
+    // Our side of the traffic (API calls, log lines) never carried the card number; only Stripe's page saw it.
+    const ours = JSON.stringify([h.sim.requests, h.logs]);
+    expect(ours).not.toContain('4242424242424242');
+    expect(ours).not.toContain('4242 4242 4242 4242');
+  });
+
+  test('capture, refund and a dispute work through the session reference', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id, { capture: 'manual' }));
+    const paid = await submitCard(redirectOf(p), '4242424242424242');
+    const back = Object.fromEntries(new URL(paid.location!).searchParams);
+    const authorized = await h.provider.complete(p.providerReference, {
+      paymentId: id,
+      idempotencyKey: `payment:${id}:complete`,
+      returnParams: back,
+      capture: 'manual',
+    });
+    expect(authorized).toMatchObject({ status: 'authorized', capturedMinor: 0 });
+    const captured = await h.provider.capture(p.providerReference, {
+      paymentId: id,
+      amountMinor: 10_000,
+      currency: 'EUR',
+      idempotencyKey: `payment:${id}:capture:1`,
+    });
+    expect(captured).toMatchObject({
+      providerReference: p.providerReference,
+      status: 'succeeded',
+      capturedMinor: 10_000,
+    });
+    const r = await h.provider.refund(p.providerReference, {
+      paymentId: id,
+      refundId: 'r1',
+      amountMinor: 2_500,
+      currency: 'EUR',
+      idempotencyKey: `payment:${id}:refund:r1`,
+    });
+    expect(r).toMatchObject({ status: 'succeeded', amountMinor: 2_500 });
+    expect(await h.provider.retrieve(p.providerReference)).toMatchObject({
+      status: 'partially_refunded',
+      capturedMinor: 10_000,
+      refundedMinor: 2_500,
+    });
+    const session = h.sim.checkoutSession(p.providerReference)!;
+    h.sim.createDispute(String(session.payment_intent));
+    const events = await parsedEvents(h);
+    expect(events.filter((e) => e.type === 'payment.authorized')).toEqual([
+      expect.objectContaining({ paymentId: id, amountMinor: 12_345 }),
+    ]);
+    // The dispute names only the PaymentIntent; the provider reads whose payment it is.
+    expect(events.find((e) => e.type === 'payment.charged_back')).toMatchObject({ paymentId: id });
+  });
+
+  test('a declined card is shown on Stripe’s page and is not the end: the payer tries another card and pays', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    const declined = await submitCard(redirectOf(p), '4000 0000 0000 9995');
+    expect(declined.status).toBe(402);
+    expect(declined.html).toMatch(/role="alert"[^>]*>Ihre Karte ist nicht ausreichend gedeckt/);
+    expect((await h.provider.retrieve(p.providerReference)).status).toBe('requires_action');
+    const paid = await submitCard(redirectOf(p), '4242424242424242');
+    expect(paid.status).toBe(303);
+    const done = await complete(id, p.providerReference, Object.fromEntries(new URL(paid.location!).searchParams));
+    expect(done.status).toBe('succeeded');
+    expect(h.sim.paymentsFor(id)).toBe(1);
+    const types = (await parsedEvents(h)).map((e) => e.type);
+    expect(types).not.toContain('payment.failed');
+  });
+
+  test('the payer gives up after a decline: back with canceled=1 the session is expired at Stripe and the payment canceled', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    await submitCard(redirectOf(p), '4000000000009995');
+    const cancelLink = /id="cancel" href="([^"]+)"/
+      .exec((await follow(redirectOf(p))).html)![1]!
+      .replace(/&amp;/g, '&');
+    expect(cancelLink).toBe(`https://shop.example/pay/tok/return?lang=de&clearhub_payment=${id}&canceled=1`);
+    const done = await complete(id, p.providerReference, Object.fromEntries(new URL(cancelLink).searchParams));
+    expect(done).toMatchObject({ status: 'canceled', capturedMinor: 0 });
+    // The page no longer takes a card.
+    const late = await submitCard(redirectOf(p), '4242424242424242');
+    expect(late.status).toBe(410);
+    expect(late.html).toContain('abgelaufen');
+    const events = await parsedEvents(h);
+    expect(events.map((e) => [e.type, e.paymentId])).toEqual([['payment.canceled', id]]);
+  });
+
+  test('canceled=1 after the payer did pay in another tab: the expiry is refused and the payment counts', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    await submitCard(redirectOf(p), '4242424242424242');
+    const done = await complete(id, p.providerReference, { clearhub_payment: id, canceled: '1' });
+    expect(done.status).toBe('succeeded');
+  });
+
+  test('3-D Secure on the page: approved goes on to the success URL, rejected comes back to the page with the message', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    const challenged = await submitCard(redirectOf(p), '4000002760003184');
+    expect(challenged.status).toBe(303);
+    expect(challenged.location).toContain('/3d_secure_2_test/');
+    const rejectedBack = await follow(`${challenged.location!}?outcome=reject`);
+    const rejected = await follow(rejectedBack.location!);
+    expect(rejected.status).toBe(402);
+    expect(rejected.html).toContain('authentifizieren');
+    expect((await h.provider.retrieve(p.providerReference)).status).toBe('requires_action');
+
+    const again = await submitCard(redirectOf(p), '4000002760003184');
+    const approvedBack = await follow(`${again.location!}?outcome=approve`);
+    const success = await follow(approvedBack.location!);
+    expect(success.status).toBe(303);
+    const params = Object.fromEntries(new URL(success.location!).searchParams);
+    expect(params.session_id).toBe(p.providerReference);
+    expect((await complete(id, p.providerReference, params)).status).toBe('succeeded');
+  });
+
+  test('cancel while the payer is on the page expires the session; Stripe expiring it by time reads as canceled too', async () => {
+    h = await stripeHarness();
+    const a = newId();
+    const pa = await h.provider.create(hosted(a));
+    const canceled = await h.provider.cancel(pa.providerReference, {
+      paymentId: a,
+      idempotencyKey: `payment:${a}:cancel`,
+    });
+    expect(canceled).toMatchObject({ status: 'canceled', providerReference: pa.providerReference });
+    expect((await follow(redirectOf(pa))).status).toBe(410);
+
+    const b = newId();
+    const pb = await h.provider.create(hosted(b));
+    h.sim.lapseCheckoutSession(pb.providerReference);
+    expect((await h.provider.retrieve(pb.providerReference)).status).toBe('canceled');
+    const events = await parsedEvents(h);
+    expect(events.map((e) => [e.type, e.paymentId]).sort()).toEqual([
+      ['payment.canceled', a],
+      ['payment.canceled', b],
+    ]);
+  });
+
+  test('extra Checkout parameters pass through (expires_at); one Stripe refuses is an IntegrationError naming it', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await h.provider.create(hosted(id, { methodData: { extra: { expires_at: expiresAt, mode: 'setup' } } }));
+    expect(h.sim.requests[0]!.params).toMatchObject({ expires_at: String(expiresAt), mode: 'payment' });
+    const tooSoon = Math.floor(Date.now() / 1000) + 60;
+    const err = await thrown(h.provider.create(hosted(newId(), { methodData: { extra: { expires_at: tooSoon } } })));
+    expect(err).toBeInstanceOf(IntegrationError);
+    expect((err as IntegrationError).field).toBe('expires_at');
+  });
+
+  test('a return for another Checkout Session is refused', async () => {
+    h = await stripeHarness();
+    const id = newId();
+    const p = await h.provider.create(hosted(id));
+    const err = await thrown(complete(id, p.providerReference, { session_id: 'cs_test_someoneElse' }));
+    expect(err).toBeInstanceOf(IntegrationError);
+    expect((err as IntegrationError).field).toBe('returnParams.session_id');
+  });
+
+  test('a payment method token keeps the PaymentIntent flow: confirmed at once, no Checkout Session', async () => {
+    h = await stripeHarness();
+    const p = await h.provider.create(hosted(newId(), { methodData: { token: 'pm_card_visa' } }));
+    expect(p.providerReference).toMatch(/^pi_/);
+    expect(p.status).toBe('succeeded');
+    expect(h.sim.requests.map((r) => r.path)).toEqual(['/v1/payment_intents']);
+  });
+});
+
+describe('stripe Checkout URLs and locales', () => {
+  test.each([
+    ['https://a.example/r', 'https://a.example/r?session_id={CHECKOUT_SESSION_ID}'],
+    ['https://a.example/r?x=1', 'https://a.example/r?x=1&session_id={CHECKOUT_SESSION_ID}'],
+    ['https://a.example/r?', 'https://a.example/r?session_id={CHECKOUT_SESSION_ID}'],
+    ['https://a.example/r?x=1#top', 'https://a.example/r?x=1&session_id={CHECKOUT_SESSION_ID}#top'],
+  ])('%s gets the session id as %s', (url, expected) => {
+    expect(withQuery(url, 'session_id={CHECKOUT_SESSION_ID}')).toBe(expected);
+  });
+
+  test.each([
+    ['de-DE', 'de'],
+    ['en-GB', 'en-GB'],
+    ['en-US', 'en'],
+    ['pt_BR', 'pt-BR'],
+    ['fr-CH', 'fr'],
+    ['tlh', 'auto'],
+    [undefined, 'auto'],
+  ])('locale %s is shown in Checkout as %s', (locale, expected) => {
+    expect(checkoutLocaleOf(locale)).toBe(expected);
   });
 });
 

@@ -6,16 +6,23 @@
  * duplicate or out of order. Controls (stalls, disputes, counts) are methods on the returned object.
  *
  * Endpoints: POST/GET /v1/payment_intents, GET /v1/payment_intents/:id, POST …/:id/confirm, …/capture, …/cancel,
- * POST/GET /v1/refunds, GET /v1/refunds/:id, GET /v1/charges/:id, GET /v1/disputes/:id, GET /v1/events/:id, and the
- * payer's 3-D Secure page GET /3d_secure_2_test/:intent/:nonce (`?outcome=approve|reject`, 302 to the return URL).
+ * POST/GET /v1/refunds, GET /v1/refunds/:id, GET /v1/charges/:id, GET /v1/disputes/:id, GET /v1/events/:id,
+ * POST /v1/checkout/sessions, GET /v1/checkout/sessions/:id, POST …/:id/expire, and the payer's pages: the 3-D Secure
+ * page GET /3d_secure_2_test/:intent/:nonce (`?outcome=approve|reject`, 302 to the return URL) and the hosted Checkout
+ * page GET/POST /c/pay/:session (a card form in the session's language; see `checkout-page.ts`).
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkoutPage, declineMessage, notice, parseCardForm } from './checkout-page';
 import { canonical, FormError, type FormObject, type FormValue, parseForm } from './form';
 import {
   ApiError,
+  type CheckoutAttempt,
+  CheckoutBook,
+  type CheckoutSession,
   chargeJson,
+  checkoutSessionJson,
   compact,
   disputeJson,
   type EmittedEvent,
@@ -108,6 +115,10 @@ export interface StripeSimulator {
   /** Captures booked on this PaymentIntent (an automatic capture counts). */
   capturesFor(intentId: string): number;
   intent(id: string): JsonObject | undefined;
+  /** A Checkout Session as the API shows it. */
+  checkoutSession(id: string): JsonObject | undefined;
+  /** Lets an open Checkout Session reach its `expires_at` now (Stripe expires it and sends the event). */
+  lapseCheckoutSession(id: string): void;
   webhooks: {
     url: string | undefined;
     setUrl(url: string | undefined): void;
@@ -152,6 +163,14 @@ const METHOD_TYPES = new Set([
   'alipay',
   'wechat_pay',
 ]);
+
+/** Checkout's `locale` values (stripe@23.1.0 `Checkout.SessionCreateParams.Locale`). */
+// biome-ignore format: a data table
+const CHECKOUT_LOCALES = [
+  'auto', 'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr',
+  'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv',
+  'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW',
+];
 
 const DEFAULT_RETRY_DELAYS = [50, 100, 200, 400, 800];
 
@@ -270,6 +289,7 @@ function expanders(ledger: Ledger): Record<string, Record<string, Expander>> {
     },
     refund: { charge, payment_intent: intent },
     dispute: { charge, payment_intent: intent },
+    'checkout.session': { payment_intent: intent },
   };
 }
 
@@ -487,6 +507,7 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
   );
   deliverer.url = options.webhookUrl;
   const ledger = new Ledger((pi) => `${base}/3d_secure_2_test/${pi.id}/${pi.challenge}`);
+  const checkout = new CheckoutBook(ledger, (id) => `${base}/c/pay/${id}`);
 
   const emit = (list: EmittedEvent[], req?: { id: string; idempotencyKey?: string }) => {
     for (const e of list) {
@@ -702,6 +723,180 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
     return ok(expand(ledger, refundJson(refund), stringList(params, 'expand')), { moneyMoving: true, events: evs });
   };
 
+  const CHECKOUT_PARAMS = [
+    'mode',
+    'line_items',
+    'success_url',
+    'cancel_url',
+    'client_reference_id',
+    'customer_email',
+    'locale',
+    'expires_at',
+    'metadata',
+    'payment_intent_data',
+    'payment_method_types',
+    'allowed_payment_method_types',
+    'excluded_payment_method_types',
+    'expand',
+    'submit_type',
+    'billing_address_collection',
+    'custom_text',
+    'ui_mode',
+    'payment_method_options',
+    'phone_number_collection',
+    'allow_promotion_codes',
+  ];
+  const INTENT_DATA_PARAMS = [
+    'capture_method',
+    'description',
+    'metadata',
+    'receipt_email',
+    'statement_descriptor',
+    'statement_descriptor_suffix',
+    'setup_future_usage',
+  ];
+
+  const nested = (params: FormObject, name: string): FormObject | undefined => {
+    const v = params[name];
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw invalid('Invalid hash', name);
+    return v;
+  };
+
+  const url = (params: FormObject, name: string, required = false): string | undefined => {
+    const v = text(params, name, { required });
+    if (v !== undefined && !/^https?:\/\/[^\s]+$/.test(v)) {
+      throw invalid(`Not a valid URL`, name, 'url_invalid');
+    }
+    return v;
+  };
+
+  const createCheckoutSession = (params: FormObject): Result => {
+    only(params, CHECKOUT_PARAMS);
+    const mode = text(params, 'mode', { required: true, oneOf: ['payment', 'setup', 'subscription'] })!;
+    if (mode !== 'payment') throw invalid(`The simulator serves mode=payment only, not ${mode}.`, 'mode');
+    const uiMode = text(params, 'ui_mode', { oneOf: ['hosted', 'hosted_page', 'embedded', 'embedded_page', 'custom'] });
+    if (uiMode && !uiMode.startsWith('hosted')) throw invalid(`The simulator serves hosted pages only.`, 'ui_mode');
+    const rawItems = params.line_items;
+    if (!Array.isArray(rawItems) || rawItems.length === 0) {
+      throw invalid('Missing required param: line_items.', 'line_items', 'parameter_missing');
+    }
+    let currency: string | undefined;
+    const lineItems = rawItems.map((raw, i) => {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw invalid('Invalid hash', `line_items[${i}]`);
+      only(raw, ['price_data', 'quantity', 'price']);
+      if (raw.price !== undefined)
+        throw invalid(`No such price: '${String(raw.price)}'`, `line_items[${i}][price]`, 'resource_missing');
+      const pd = nested(raw, 'price_data');
+      if (!pd)
+        throw invalid(
+          'Missing required param: line_items[0][price_data].',
+          `line_items[${i}][price_data]`,
+          'parameter_missing',
+        );
+      only(pd, ['currency', 'unit_amount', 'product_data', 'tax_behavior']);
+      const c = text(pd, 'currency', { required: true })!;
+      if (!(c in CURRENCIES)) throw invalid(`Invalid currency: ${c}.`, `line_items[${i}][price_data][currency]`);
+      if (currency && c !== currency) {
+        throw invalid('All line items must have the same currency.', `line_items[${i}][price_data][currency]`);
+      }
+      currency = c;
+      const unitAmount = integer(pd, 'unit_amount', { required: true })!;
+      if (unitAmount < 0)
+        throw invalid('This value must be greater than or equal to 0.', `line_items[${i}][price_data][unit_amount]`);
+      const product = nested(pd, 'product_data');
+      if (!product)
+        throw invalid(
+          'Missing required param: product_data.',
+          `line_items[${i}][price_data][product_data]`,
+          'parameter_missing',
+        );
+      only(product, ['name', 'description', 'metadata', 'images', 'tax_code']);
+      const quantity = integer(raw, 'quantity', { required: true })!;
+      if (quantity < 1) throw invalid('This value must be greater than or equal to 1.', `line_items[${i}][quantity]`);
+      return {
+        name: text(product, 'name', { required: true })!,
+        description: text(product, 'description') ?? null,
+        unitAmount,
+        quantity,
+      };
+    });
+    const amount = lineItems.reduce((s, li) => s + li.unitAmount * li.quantity, 0);
+    amountChecks(amount, currency!, 'line_items');
+    const types = stringList(params, 'payment_method_types');
+    const allowed = stringList(params, 'allowed_payment_method_types');
+    if (types && allowed) {
+      throw invalid(
+        'You may only specify one of these parameters: allowed_payment_method_types, payment_method_types.',
+        'payment_method_types',
+        'parameters_exclusive',
+      );
+    }
+    for (const [name, list] of [
+      ['payment_method_types', types],
+      ['allowed_payment_method_types', allowed],
+    ] as const) {
+      for (const [i, t] of (list ?? []).entries()) {
+        if (!METHOD_TYPES.has(t))
+          throw invalid(`Invalid ${name}[${i}]: ${t}`, `${name}[${i}]`, 'payment_method_unsupported_type');
+      }
+    }
+    const intentData = nested(params, 'payment_intent_data') ?? {};
+    only(intentData, INTENT_DATA_PARAMS);
+    const created = nowSec();
+    const expiresAt = integer(params, 'expires_at') ?? created + 24 * 3600;
+    if (expiresAt < created + 30 * 60) {
+      throw invalid(
+        'The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.',
+        'expires_at',
+      );
+    }
+    if (expiresAt > created + 24 * 3600) {
+      throw invalid(
+        'The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.',
+        'expires_at',
+      );
+    }
+    const clientReferenceId = text(params, 'client_reference_id') ?? null;
+    if (clientReferenceId && clientReferenceId.length > 200) {
+      throw invalid('client_reference_id must be at most 200 characters.', 'client_reference_id');
+    }
+    const session = checkout.create({
+      expiresAt,
+      currency: currency!,
+      lineItems,
+      successUrl: url(params, 'success_url', true)!,
+      cancelUrl: url(params, 'cancel_url') ?? null,
+      clientReferenceId,
+      customerEmail: text(params, 'customer_email') ?? null,
+      locale: text(params, 'locale', { oneOf: CHECKOUT_LOCALES }) ?? null,
+      metadata: metadataOf(params),
+      methodTypes: types ?? allowed ?? ['card'],
+      allowedMethodTypes: allowed ?? null,
+      intentData: {
+        captureMethod: (text(intentData, 'capture_method', { oneOf: ['automatic', 'automatic_async', 'manual'] }) ??
+          'automatic') as Intent['captureMethod'],
+        description: text(intentData, 'description') ?? null,
+        metadata: metadataOf(intentData),
+      },
+    });
+    return ok(expand(ledger, checkoutSessionJson(session), stringList(params, 'expand')));
+  };
+
+  /** An open session past its `expires_at` is expired when anyone looks at it (Stripe does it in the background). */
+  const sessionNow = (id: string): CheckoutSession => {
+    const s = checkout.session(id);
+    emit(checkout.lapse(s));
+    return s;
+  };
+
+  const expireCheckoutSession = (id: string, params: FormObject): Result => {
+    only(params, ['expand']);
+    const s = sessionNow(id);
+    const evs = checkout.expire(s);
+    return ok(expand(ledger, checkoutSessionJson(s), stringList(params, 'expand')), { events: evs });
+  };
+
   const list = (all: JsonObject[], params: FormObject, url: string): Result => {
     only(params, [
       'limit',
@@ -760,6 +955,17 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
         if (!r) throw invalid(`No such refund: '${m[1]}'`, 'refund', 'resource_missing', 404);
         return get(p, refundJson(r));
       },
+    },
+    { method: 'POST', re: /^\/v1\/checkout\/sessions$/, run: (_m, p) => createCheckoutSession(p) },
+    {
+      method: 'GET',
+      re: /^\/v1\/checkout\/sessions\/([^/]+)$/,
+      run: (m, p) => get(p, checkoutSessionJson(sessionNow(m[1]!))),
+    },
+    {
+      method: 'POST',
+      re: /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/,
+      run: (m, p) => expireCheckoutSession(m[1]!, p),
     },
     { method: 'GET', re: /^\/v1\/charges\/([^/]+)$/, run: (m, p) => get(p, chargeJson(ledger.charge(m[1]!))) },
     {
@@ -825,10 +1031,55 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
     res.writeHead(302, { location: back.toString() }).end();
   };
 
+  const html = (res: ServerResponse, status: number, body: string) =>
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+
+  /** Where Checkout sends the payer after paying: the success URL with Stripe's template variable filled in. */
+  const successUrlOf = (s: CheckoutSession) => s.successUrl.replaceAll('{CHECKOUT_SESSION_ID}', s.id);
+
+  /** The hosted Checkout page: GET shows the form, POST pays, `/return` is where 3-D Secure comes back to. */
+  const hostedCheckout = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, raw: string) => {
+    const s = checkout.sessions.get(m[1]!);
+    if (s) emit(checkout.lapse(s));
+    if (s?.status !== 'open') {
+      const n = notice(s);
+      return html(res, n.status, n.html);
+    }
+    let name = '';
+    let attempt: CheckoutAttempt;
+    if (m[2] === 'return') {
+      attempt = checkout.afterChallenge(s);
+    } else if (req.method === 'GET') {
+      return html(res, 200, checkoutPage(s));
+    } else {
+      const form = parseCardForm(s, raw);
+      name = form.name;
+      if (!form.ok) return html(res, 422, checkoutPage(s, { error: form.message, name }));
+      attempt = checkout.attempt(s, form.handle, { name: name || null, returnUrl: `${base}/c/pay/${s.id}/return` });
+    }
+    emit(attempt.events);
+    switch (attempt.kind) {
+      case 'complete':
+        return res.writeHead(303, { location: successUrlOf(s) }).end();
+      case 'challenge':
+        return res.writeHead(303, { location: attempt.url }).end();
+      case 'declined':
+        return html(res, 402, checkoutPage(s, { error: declineMessage(s, attempt), name }));
+      default: {
+        const never: never = attempt;
+        throw new Error(`unhandled attempt ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const page = /^\/3d_secure_2_test\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'GET' && page) return challengePage(res, url, page);
+    const hosted = /^\/c\/pay\/([^/]+)(?:\/(return))?$/.exec(url.pathname);
+    if (hosted && (req.method === 'GET' || (req.method === 'POST' && !hosted[2]))) {
+      return hostedCheckout(req, res, hosted, raw);
+    }
 
     const method = req.method ?? 'GET';
     const requestId = stripeId('req', 14);
@@ -1062,6 +1313,14 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
     intent(id) {
       const pi = ledger.intents.get(id);
       return pi ? intentJson(pi) : undefined;
+    },
+    checkoutSession(id) {
+      const cs = checkout.sessions.get(id);
+      return cs ? checkoutSessionJson(cs) : undefined;
+    },
+    lapseCheckoutSession(id) {
+      const cs = checkout.session(id);
+      emit(checkout.lapse(cs, cs.expiresAt));
     },
     webhooks: {
       get url() {

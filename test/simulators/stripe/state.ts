@@ -821,3 +821,276 @@ function unexpectedState(pi: Intent, action: string, allowed: readonly string[])
     payment_intent: intentJson(pi),
   });
 }
+
+// ---- Checkout Sessions ----------------------------------------------------------------------------------------------
+
+/**
+ * Stripe's test card numbers ("Testing" page) as the hosted Checkout page takes them, and the test PaymentMethod each
+ * behaves like. Any other number that passes the Luhn check is a live card, which test mode declines.
+ */
+// biome-ignore format: a data table
+export const TEST_CARD_NUMBERS: Readonly<Record<string, keyof typeof TEST_PAYMENT_METHODS>> = {
+  '4242424242424242': 'pm_card_visa',
+  '4000056655665556': 'pm_card_visa_debit',
+  '5555555555554444': 'pm_card_mastercard',
+  '378282246310005': 'pm_card_amex',
+  '4000002760000016': 'pm_card_de',
+  '4000000000000002': 'pm_card_chargeDeclined',
+  '4000000000009995': 'pm_card_chargeDeclinedInsufficientFunds',
+  '4000000000000069': 'pm_card_chargeDeclinedExpiredCard',
+  '4000000000000127': 'pm_card_chargeDeclinedIncorrectCvc',
+  '4000000000000119': 'pm_card_chargeDeclinedProcessingError',
+  '4000000000006975': 'pm_card_chargeDeclinedVelocityLimitExceeded',
+  '4000000000003220': 'pm_card_threeDSecure2Required',
+  '4000002760003184': 'pm_card_authenticationRequired',
+  '4000000000000259': 'pm_card_createDispute',
+};
+
+/** The Luhn check digit test every card number passes. */
+export function luhnValid(digits: string): boolean {
+  if (!/^\d{12,19}$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+export interface CheckoutLineItem {
+  name: string;
+  description: string | null;
+  unitAmount: number;
+  quantity: number;
+}
+
+export interface CheckoutSession {
+  id: string;
+  created: number;
+  expiresAt: number;
+  status: 'open' | 'complete' | 'expired';
+  paymentStatus: 'unpaid' | 'paid';
+  amount: number;
+  currency: string;
+  lineItems: CheckoutLineItem[];
+  successUrl: string;
+  cancelUrl: string | null;
+  clientReferenceId: string | null;
+  customerEmail: string | null;
+  locale: string | null;
+  metadata: Record<string, string>;
+  methodTypes: string[];
+  allowedMethodTypes: string[] | null;
+  /** `payment_intent_data`: what the PaymentIntent is created with when the payer first submits the page. */
+  intentData: {
+    captureMethod: Intent['captureMethod'];
+    description: string | null;
+    metadata: Record<string, string>;
+  };
+  /** Created lazily, at the payer's first attempt (Stripe does so since API 2022-08-01). */
+  paymentIntent: string | null;
+  customerName: string | null;
+  /** The hosted page. */
+  url: string;
+}
+
+export function checkoutSessionJson(s: CheckoutSession): JsonObject {
+  return {
+    id: s.id,
+    object: 'checkout.session',
+    after_expiration: null,
+    allow_promotion_codes: null,
+    allowed_payment_method_types: s.allowedMethodTypes ? [...s.allowedMethodTypes] : null,
+    amount_subtotal: s.amount,
+    amount_total: s.amount,
+    automatic_tax: { enabled: false, status: null },
+    billing_address_collection: null,
+    cancel_url: s.cancelUrl,
+    client_reference_id: s.clientReferenceId,
+    consent: null,
+    consent_collection: null,
+    created: s.created,
+    currency: s.currency,
+    currency_conversion: null,
+    custom_fields: [],
+    custom_text: { shipping_address: null, submit: null },
+    customer: null,
+    customer_creation: 'if_required',
+    customer_details:
+      s.status === 'complete'
+        ? {
+            address: null,
+            email: s.customerEmail,
+            name: s.customerName,
+            phone: null,
+            tax_exempt: 'none',
+            tax_ids: [],
+          }
+        : null,
+    customer_email: s.customerEmail,
+    expires_at: s.expiresAt,
+    invoice: null,
+    invoice_creation: null,
+    livemode: false,
+    locale: s.locale,
+    metadata: { ...s.metadata },
+    mode: 'payment',
+    payment_intent: s.paymentIntent,
+    payment_link: null,
+    payment_method_collection: 'if_required',
+    payment_method_options: {},
+    payment_method_types: [...s.methodTypes],
+    payment_status: s.paymentStatus,
+    phone_number_collection: { enabled: false },
+    recovered_from: null,
+    setup_intent: null,
+    shipping_address_collection: null,
+    shipping_cost: null,
+    shipping_details: null,
+    shipping_options: [],
+    status: s.status,
+    submit_type: null,
+    subscription: null,
+    success_url: s.successUrl,
+    total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+    // Stripe: "only present when the session is active".
+    url: s.status === 'open' ? s.url : null,
+  };
+}
+
+/** What one submission of the hosted page led to. */
+export type CheckoutAttempt =
+  | { kind: 'complete'; events: EmittedEvent[] }
+  | { kind: 'challenge'; url: string; events: EmittedEvent[] }
+  | { kind: 'declined'; code: string; declineCode?: string; message: string; events: EmittedEvent[] };
+
+/**
+ * Checkout Sessions on top of the ledger: created open, paid through the hosted page (which creates the PaymentIntent
+ * at the first attempt and confirms it again on each retry), completed, or expired.
+ */
+export class CheckoutBook {
+  readonly sessions = new Map<string, CheckoutSession>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly pageUrl: (id: string) => string,
+  ) {}
+
+  session(id: string): CheckoutSession {
+    const s = this.sessions.get(id);
+    if (!s) throw invalid(`No such checkout.session: '${id}'`, 'session', 'resource_missing', 404);
+    return s;
+  }
+
+  create(
+    p: Omit<
+      CheckoutSession,
+      'id' | 'created' | 'status' | 'paymentStatus' | 'paymentIntent' | 'customerName' | 'url' | 'amount'
+    >,
+  ): CheckoutSession {
+    const id = stripeId('cs_test', 58);
+    const s: CheckoutSession = {
+      ...p,
+      id,
+      created: nowSec(),
+      status: 'open',
+      paymentStatus: 'unpaid',
+      amount: p.lineItems.reduce((sum, li) => sum + li.unitAmount * li.quantity, 0),
+      paymentIntent: null,
+      customerName: null,
+      url: this.pageUrl(id),
+    };
+    this.sessions.set(id, s);
+    return s;
+  }
+
+  /** Stripe expires an open session itself once `expires_at` has passed. */
+  lapse(s: CheckoutSession, now = nowSec()): EmittedEvent[] {
+    return s.status === 'open' && now >= s.expiresAt ? this.expire(s) : [];
+  }
+
+  expire(s: CheckoutSession): EmittedEvent[] {
+    if (s.status !== 'open') {
+      throw invalid(
+        `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of ${s.status}.`,
+        'session',
+        'checkout_session_not_open',
+      );
+    }
+    s.status = 'expired';
+    return [{ type: 'checkout.session.expired', object: checkoutSessionJson(s) }];
+  }
+
+  /** One submission of the hosted page with a test payment method; `returnUrl` is where 3-D Secure comes back to. */
+  attempt(s: CheckoutSession, handle: string, o: { name: string | null; returnUrl: string }): CheckoutAttempt {
+    const events: EmittedEvent[] = [];
+    let pi = s.paymentIntent ? this.ledger.intent(s.paymentIntent) : undefined;
+    if (!pi) {
+      const created = this.ledger.createIntent({
+        amount: s.amount,
+        currency: s.currency,
+        captureMethod: s.intentData.captureMethod,
+        description: s.intentData.description,
+        metadata: { ...s.intentData.metadata },
+        methodTypes: s.methodTypes,
+        allowedMethodTypes: s.allowedMethodTypes,
+      });
+      pi = created.pi;
+      s.paymentIntent = pi.id;
+      events.push(...created.events);
+    }
+    s.customerName = o.name;
+    this.ledger.attach(pi, handle);
+    try {
+      events.push(...this.ledger.confirm(pi, o.returnUrl));
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 402) throw e;
+      events.push(...e.events);
+      return {
+        kind: 'declined',
+        code: e.body.code ?? 'card_declined',
+        ...(e.body.decline_code ? { declineCode: e.body.decline_code } : {}),
+        message: e.body.message,
+        events,
+      };
+    }
+    return this.settle(s, pi, events);
+  }
+
+  /** After the payer is back from 3-D Secure (the ledger has applied the outcome). */
+  afterChallenge(s: CheckoutSession): CheckoutAttempt {
+    const pi = this.ledger.intent(s.paymentIntent ?? '');
+    return this.settle(s, pi, []);
+  }
+
+  private settle(s: CheckoutSession, pi: Intent, events: EmittedEvent[]): CheckoutAttempt {
+    switch (pi.status) {
+      case 'succeeded':
+      case 'requires_capture':
+      case 'processing':
+        s.status = 'complete';
+        // An authorisation awaiting capture has not paid yet.
+        s.paymentStatus = pi.status === 'succeeded' ? 'paid' : 'unpaid';
+        events.push({ type: 'checkout.session.completed', object: checkoutSessionJson(s) });
+        return { kind: 'complete', events };
+      case 'requires_action': {
+        const next = pi.nextAction?.redirect_to_url as JsonObject | undefined;
+        return { kind: 'challenge', url: String(next?.url ?? ''), events };
+      }
+      default: {
+        const err = pi.lastPaymentError;
+        return {
+          kind: 'declined',
+          code: err?.code ?? 'payment_intent_authentication_failure',
+          ...(err?.decline_code ? { declineCode: err.decline_code } : {}),
+          message: err?.message ?? 'The payment could not be completed.',
+          events,
+        };
+      }
+    }
+  }
+}

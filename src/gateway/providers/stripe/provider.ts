@@ -2,7 +2,9 @@
  * The Stripe payment provider (DESIGN §6) on the official SDK `stripe`: PaymentIntents created and confirmed in one
  * call, captured (also in part), canceled and refunded with the caller's idempotency key as Stripe's
  * `Idempotency-Key`, synced with `latest_charge` expanded, and webhooks verified with Stripe's `Stripe-Signature`
- * scheme. Wire ↔ ours lives in `transformers.ts`, the error tables in `errors.ts`.
+ * scheme. A card or wallet payment without a token goes through Stripe's hosted Checkout page instead (a Checkout
+ * Session, `cs_…`, is then the provider reference; every flow accepts it and finds the PaymentIntent behind it).
+ * Wire ↔ ours lives in `transformers.ts`, the error tables in `errors.ts`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import Stripe from 'stripe';
@@ -24,6 +26,8 @@ import { parseStripeProviderConfig, type Secret, type StripeProviderConfig } fro
 import { toStripeError } from './errors';
 import {
   captureParams,
+  checkoutPaymentFromWire,
+  checkoutSessionParams,
   createParams,
   eventsFromWire,
   isEventEnvelope,
@@ -31,13 +35,15 @@ import {
   paymentFromWire,
   refundFromWire,
   refundParams,
+  usesHostedCheckout,
 } from './transformers';
 
 /** One structured line per Stripe call (STYLE "Logs and secrets"); no secrets, no personal data. */
 export interface StripeLogLine {
   tenant?: string;
   provider: 'stripe';
-  flow: 'create' | 'complete' | 'capture' | 'cancel' | 'refund' | 'retrieve';
+  /** `webhook`: a read while parsing a delivery (whose payment a dispute is about). */
+  flow: 'create' | 'complete' | 'capture' | 'cancel' | 'refund' | 'retrieve' | 'webhook';
   method: 'GET' | 'POST';
   path: string;
   idempotencyKey?: string;
@@ -103,6 +109,20 @@ export function verifyStripeSignature(
 const isPaymentIntent = (v: unknown): v is Stripe.PaymentIntent =>
   !!v && typeof v === 'object' && (v as { object?: unknown }).object === 'payment_intent';
 
+/** A provider reference that is a hosted Checkout Session (`cs_test_…`, `cs_live_…`) rather than a PaymentIntent. */
+export const isCheckoutSessionId = (ref: string): boolean => ref.startsWith('cs_');
+
+/** What a Checkout Session read expands: its PaymentIntent with the charge (captured and refunded amounts). */
+const SESSION_EXPAND = ['payment_intent.latest_charge'];
+
+/** Our events about a dispute: Stripe's dispute object names the PaymentIntent, but carries no metadata of ours. */
+const DISPUTE_EVENTS = new Set([
+  'payment.dispute_opened',
+  'payment.charged_back',
+  'payment.chargeback_reversed',
+  'payment.dispute_closed',
+]);
+
 type Flow = StripeLogLine['flow'];
 
 export class StripeProvider implements PaymentProvider {
@@ -138,6 +158,7 @@ export class StripeProvider implements PaymentProvider {
   }
 
   async create(input: CreatePaymentInput): Promise<ProviderPayment> {
+    if (usesHostedCheckout(input)) return this.createCheckoutSession(input);
     const params = createParams(input);
     const pi = await this.intentCall('create', 'POST', '/v1/payment_intents', input.idempotencyKey, () =>
       this.#stripe.paymentIntents.create(params, { idempotencyKey: input.idempotencyKey }),
@@ -160,6 +181,7 @@ export class StripeProvider implements PaymentProvider {
       capture: 'automatic' | 'manual';
     },
   ): Promise<ProviderPayment> {
+    if (isCheckoutSessionId(providerReference)) return this.completeCheckoutSession(providerReference, input);
     // Stripe finishes a redirect itself (the capture method was fixed at creation): reading the intent is enough.
     const returned = input.returnParams.payment_intent;
     if (returned !== undefined && returned !== providerReference) {
@@ -173,11 +195,12 @@ export class StripeProvider implements PaymentProvider {
 
   async capture(providerReference: string, input: CaptureInput): Promise<ProviderPayment> {
     const params = captureParams(input);
-    const path = `/v1/payment_intents/${providerReference}/capture`;
+    const intentId = await this.intentOf('capture', providerReference);
+    const path = `/v1/payment_intents/${intentId}/capture`;
     const pi = await this.intentCall('capture', 'POST', path, input.idempotencyKey, () =>
-      this.#stripe.paymentIntents.capture(providerReference, params, { idempotencyKey: input.idempotencyKey }),
+      this.#stripe.paymentIntents.capture(intentId, params, { idempotencyKey: input.idempotencyKey }),
     );
-    const p = paymentFromWire(pi, this.config.publishableKey);
+    const p = { ...paymentFromWire(pi, this.config.publishableKey), providerReference };
     assertEcho(
       money(input.amountMinor ?? p.capturedMinor, input.currency),
       money(p.capturedMinor, p.currency),
@@ -190,19 +213,33 @@ export class StripeProvider implements PaymentProvider {
     providerReference: string,
     input: { idempotencyKey: string; paymentId: string },
   ): Promise<ProviderPayment> {
-    const path = `/v1/payment_intents/${providerReference}/cancel`;
+    let intentId = providerReference;
+    if (isCheckoutSessionId(providerReference)) {
+      // Still on Stripe's page: expiring the session is what stops the payer from paying.
+      const s = await this.readSession('cancel', providerReference);
+      if (s.status === 'open') {
+        return checkoutPaymentFromWire(
+          await this.expireSession('cancel', providerReference, input.idempotencyKey),
+          this.config.publishableKey,
+        );
+      }
+      const pi = s.payment_intent;
+      if (s.status === 'expired' || !pi) return checkoutPaymentFromWire(s, this.config.publishableKey);
+      intentId = typeof pi === 'string' ? pi : pi.id;
+    }
+    const path = `/v1/payment_intents/${intentId}/cancel`;
     const pi = await this.intentCall('cancel', 'POST', path, input.idempotencyKey, () =>
       this.#stripe.paymentIntents.cancel(
-        providerReference,
+        intentId,
         { expand: ['latest_charge'] },
         { idempotencyKey: input.idempotencyKey },
       ),
     );
-    return paymentFromWire(pi, this.config.publishableKey);
+    return { ...paymentFromWire(pi, this.config.publishableKey), providerReference };
   }
 
   async refund(providerReference: string, input: RefundInput): Promise<ProviderRefund> {
-    const params = refundParams(providerReference, input);
+    const params = refundParams(await this.intentOf('refund', providerReference), input);
     let r: Stripe.Refund;
     try {
       r = await this.send('refund', 'POST', '/v1/refunds', input.idempotencyKey, () =>
@@ -240,19 +277,139 @@ export class StripeProvider implements PaymentProvider {
         'malformed',
       );
     }
+    let events: WebhookEvent[];
     try {
-      return eventsFromWire(parsed);
+      events = eventsFromWire(parsed);
     } catch (err) {
       if (err instanceof IntegrityError || err instanceof IntegrationError) {
         throw new WebhookRejected(`Stripe event ${parsed.id} (${parsed.type}): ${err.message}`, 'malformed');
       }
       throw err;
     }
+    return Promise.all(events.map((e) => this.withPaymentId(e)));
+  }
+
+  // ---- hosted Checkout ------------------------------------------------------------------------------------------
+
+  private async createCheckoutSession(input: CreatePaymentInput): Promise<ProviderPayment> {
+    const params = checkoutSessionParams(input);
+    let s: Stripe.Checkout.Session;
+    try {
+      s = await this.send('create', 'POST', '/v1/checkout/sessions', input.idempotencyKey, () =>
+        this.#stripe.checkout.sessions.create(params, { idempotencyKey: input.idempotencyKey }),
+      );
+    } catch (err) {
+      throw toStripeError(err, 'create (POST /v1/checkout/sessions)', true);
+    }
+    if (s.client_reference_id !== input.paymentId) {
+      throw new IntegrityError(
+        `Stripe answered idempotency key ${input.idempotencyKey} with Checkout Session ${s.id} of payment ${s.client_reference_id}, not ${input.paymentId}`,
+      );
+    }
+    const p = checkoutPaymentFromWire(s, this.config.publishableKey);
+    assertEcho(
+      money(input.amountMinor, input.currency),
+      money(p.amountMinor, p.currency),
+      'Stripe Checkout Session amount',
+    );
+    return p;
+  }
+
+  /**
+   * The payer is back from Checkout: with `session_id` after paying, with `canceled=1` from the page's back link. A
+   * session left open by a cancel is expired at Stripe, so the page cannot take the money after we called it off;
+   * if the payer paid in the meantime, the expiry is refused and the payment counts.
+   */
+  private async completeCheckoutSession(
+    providerReference: string,
+    input: { paymentId: string; idempotencyKey: string; returnParams: Record<string, string> },
+  ): Promise<ProviderPayment> {
+    const returned = input.returnParams.session_id;
+    if (returned !== undefined && returned !== providerReference) {
+      throw new IntegrationError(
+        `the payer came back for Checkout Session ${returned}, but this payment is ${providerReference}`,
+        'returnParams.session_id',
+      );
+    }
+    let s = await this.readSession('complete', providerReference);
+    if (s.client_reference_id && s.client_reference_id !== input.paymentId) {
+      throw new IntegrityError(
+        `Checkout Session ${providerReference} belongs to payment ${s.client_reference_id}, not ${input.paymentId}`,
+      );
+    }
+    if (s.status === 'open' && input.returnParams.canceled === '1') {
+      try {
+        s = await this.expireSession('complete', providerReference, input.idempotencyKey);
+      } catch (err) {
+        if (!(err instanceof IntegrationError)) throw err;
+        s = await this.readSession('complete', providerReference);
+      }
+    }
+    return checkoutPaymentFromWire(s, this.config.publishableKey);
+  }
+
+  private async readSession(flow: Flow, id: string): Promise<Stripe.Checkout.Session> {
+    try {
+      return await this.send(flow, 'GET', `/v1/checkout/sessions/${id}`, undefined, () =>
+        this.#stripe.checkout.sessions.retrieve(id, { expand: SESSION_EXPAND }),
+      );
+    } catch (err) {
+      throw toStripeError(err, `${flow} (GET /v1/checkout/sessions/${id})`, false);
+    }
+  }
+
+  private async expireSession(flow: Flow, id: string, idempotencyKey: string): Promise<Stripe.Checkout.Session> {
+    const path = `/v1/checkout/sessions/${id}/expire`;
+    try {
+      return await this.send(flow, 'POST', path, idempotencyKey, () =>
+        this.#stripe.checkout.sessions.expire(id, { expand: SESSION_EXPAND }, { idempotencyKey }),
+      );
+    } catch (err) {
+      throw toStripeError(err, `${flow} (POST ${path})`, true);
+    }
+  }
+
+  /** The PaymentIntent behind a reference: itself, or the one a Checkout Session made when the payer paid. */
+  private async intentOf(flow: Flow, providerReference: string): Promise<string> {
+    if (!isCheckoutSessionId(providerReference)) return providerReference;
+    const pi = (await this.readSession(flow, providerReference)).payment_intent;
+    if (!pi) {
+      throw new IntegrationError(
+        `Checkout Session ${providerReference} has no PaymentIntent yet: the payer has not paid on Stripe's page`,
+        'providerReference',
+      );
+    }
+    return typeof pi === 'string' ? pi : pi.id;
+  }
+
+  /**
+   * A dispute names the PaymentIntent but not our payment. For a payment made through Checkout our reference is the
+   * session, so the PaymentIntent's metadata is read to say whose money it is. A failed read is thrown (the delivery
+   * is answered with an error and Stripe sends it again); an intent that is not ours leaves the event as it is.
+   */
+  private async withPaymentId(e: WebhookEvent): Promise<WebhookEvent> {
+    if (e.paymentId || !DISPUTE_EVENTS.has(e.type) || !e.providerReference.startsWith('pi_')) return e;
+    const path = `/v1/payment_intents/${e.providerReference}`;
+    let pi: Stripe.PaymentIntent;
+    try {
+      pi = await this.send('webhook', 'GET', path, undefined, () =>
+        this.#stripe.paymentIntents.retrieve(e.providerReference),
+      );
+    } catch (err) {
+      const wrapped = toStripeError(err, `webhook (GET ${path})`, false);
+      if (wrapped instanceof IntegrationError) return e;
+      throw wrapped;
+    }
+    const paymentId = pi.metadata?.[META.paymentId];
+    return paymentId ? { ...e, paymentId } : e;
   }
 
   // ---- transport ------------------------------------------------------------------------------------------------
 
   private async retrieveAs(flow: Flow, providerReference: string): Promise<ProviderPayment> {
+    if (isCheckoutSessionId(providerReference)) {
+      return checkoutPaymentFromWire(await this.readSession(flow, providerReference), this.config.publishableKey);
+    }
     const path = `/v1/payment_intents/${providerReference}`;
     const pi = await this.intentCall(flow, 'GET', path, undefined, () =>
       this.#stripe.paymentIntents.retrieve(providerReference, { expand: ['latest_charge'] }),

@@ -5,8 +5,9 @@
  */
 import type Stripe from 'stripe';
 import { IntegrationError, IntegrityError } from '../../../domain/errors';
-import { exponentOf, type Money } from '../../../domain/money';
+import { assertEcho, exponentOf, type Money } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
+import { methodById } from '../../catalogue';
 import type {
   CaptureInput,
   CreatePaymentInput,
@@ -21,13 +22,20 @@ import { declineOf, scrub } from './errors';
 
 export { scrub };
 
-/** Metadata keys we put on PaymentIntents and refunds (Stripe keys: ≤ 40 characters). */
+/** Metadata keys we put on PaymentIntents, Checkout Sessions and refunds (Stripe keys: ≤ 40 characters). */
 export const META = {
   paymentId: 'clearhub_payment_id',
   refundId: 'clearhub_refund_id',
   debtorId: 'clearhub_debtor_id',
   reason: 'clearhub_reason',
+  /** `checkout` on what hosted Checkout created: a declined attempt there is not the end of the payment. */
+  flow: 'clearhub_flow',
+  /** `manual` on a Checkout Session whose PaymentIntent stops at the authorisation. */
+  capture: 'clearhub_capture',
 } as const;
+
+/** The value of {@link META.flow} for hosted Checkout. */
+export const HOSTED_CHECKOUT = 'checkout';
 
 // ---- money --------------------------------------------------------------------------------------------------------
 
@@ -289,6 +297,186 @@ export function refundParams(providerReference: string, input: RefundInput): Str
   };
 }
 
+// ---- hosted Checkout ----------------------------------------------------------------------------------------------
+
+/**
+ * Whether a payment goes through Stripe's hosted Checkout page: a card or wallet payment for which the caller has no
+ * payment method token. The payer types the card on Stripe's page, so no card number reaches our server.
+ */
+export function usesHostedCheckout(input: Pick<CreatePaymentInput, 'method' | 'providerType' | 'methodData'>): boolean {
+  if (input.methodData?.token) return false;
+  const flow = methodById(input.method)?.flow;
+  return flow ? flow === 'card' || flow === 'wallet' : input.providerType === 'card';
+}
+
+/** Checkout's `locale` values (stripe@23.1.0 `Checkout.SessionCreateParams.Locale`). */
+// biome-ignore format: a data table
+export const CHECKOUT_LOCALES: ReadonlySet<string> = new Set([
+  'bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hi-IN', 'hr', 'hu',
+  'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th',
+  'tr', 'vi', 'zh', 'zh-HK', 'zh-TW',
+]);
+
+/**
+ * A BCP 47 tag as Checkout's `locale`: the tag itself where Checkout has it (`en-GB`), else its language (`de-DE` →
+ * `de`), else `auto` (the payer's browser decides).
+ * @example checkoutLocaleOf('de-AT') // 'de'
+ */
+export function checkoutLocaleOf(locale: string | undefined): Stripe.Checkout.SessionCreateParams.Locale {
+  if (!locale) return 'auto';
+  const [lang = '', region] = locale.split(/[-_]/);
+  const tag = region ? `${lang.toLowerCase()}-${region.toUpperCase()}` : lang.toLowerCase();
+  if (CHECKOUT_LOCALES.has(tag)) return tag;
+  return CHECKOUT_LOCALES.has(lang.toLowerCase()) ? lang.toLowerCase() : 'auto';
+}
+
+/**
+ * Appends a query part to a URL, before its fragment, with `?` or `&` as the URL needs. The part is taken as it is:
+ * Stripe fills in `{CHECKOUT_SESSION_ID}` only when the braces arrive unencoded.
+ * @example withQuery('https://a.example/r?x=1#top', 'session_id={CHECKOUT_SESSION_ID}')
+ *   // 'https://a.example/r?x=1&session_id={CHECKOUT_SESSION_ID}#top'
+ */
+export function withQuery(url: string, part: string): string {
+  const hash = url.indexOf('#');
+  const head = hash < 0 ? url : url.slice(0, hash);
+  const tail = hash < 0 ? '' : url.slice(hash);
+  const sep = !head.includes('?') ? '?' : /[?&]$/.test(head) ? '' : '&';
+  return `${head}${sep}${part}${tail}`;
+}
+
+/** Fields of ours that `methodData.extra` cannot override on a Checkout Session. */
+const OWN_SESSION_PARAMS = new Set([
+  'mode',
+  'line_items',
+  'allowed_payment_method_types',
+  'payment_method_types',
+  'metadata',
+  'client_reference_id',
+  'success_url',
+  'cancel_url',
+  'locale',
+  'expand',
+  'ui_mode',
+]);
+const OWN_INTENT_DATA_PARAMS = new Set(['capture_method', 'metadata', 'description']);
+
+/** What the line item is called on Stripe's page when the caller gave no description. */
+const DEFAULT_ITEM_NAME: Readonly<Record<string, string>> = { de: 'Zahlung', en: 'Payment' };
+
+/**
+ * `POST /v1/checkout/sessions` for a payment without a token: one line item of our amount, our payment id as
+ * `client_reference_id` and in the metadata of the session and of the PaymentIntent Checkout creates, our capture
+ * method, the payer's language, and the return URL twice (success with `session_id={CHECKOUT_SESSION_ID}`, cancel with
+ * `canceled=1`). `methodData.extra` may add Checkout parameters (`expires_at`, `submit_type`, `custom_text` …) and,
+ * under `payment_intent_data`, PaymentIntent ones (`statement_descriptor_suffix` …); our own fields stay ours.
+ */
+export function checkoutSessionParams(input: CreatePaymentInput): Stripe.Checkout.SessionCreateParams {
+  if (input.recurring) {
+    throw new IntegrationError(
+      'the stripe provider does not take recurring payments yet (they need a Stripe Customer to keep the card on)',
+      'recurring',
+    );
+  }
+  const extra: Record<string, unknown> = {};
+  let extraIntentData: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input.methodData?.extra ?? {})) {
+    if (k === 'payment_intent_data' && v && typeof v === 'object') {
+      extraIntentData = Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).filter(([ik]) => !OWN_INTENT_DATA_PARAMS.has(ik)),
+      );
+    } else if (!OWN_SESSION_PARAMS.has(k)) extra[k] = v;
+  }
+  const metadata: Record<string, string> = { [META.paymentId]: input.paymentId, [META.flow]: HOSTED_CHECKOUT };
+  if (input.payer?.debtorId) metadata[META.debtorId] = input.payer.debtorId;
+  const locale = checkoutLocaleOf(input.locale);
+  const name = input.description ?? DEFAULT_ITEM_NAME[locale.slice(0, 2)] ?? DEFAULT_ITEM_NAME.en!;
+  const capture = input.capture === 'manual' ? 'manual' : 'automatic';
+  return {
+    ...(extra as Partial<Stripe.Checkout.SessionCreateParams>),
+    mode: 'payment',
+    line_items: [
+      {
+        quantity: 1,
+        price_data: {
+          currency: toStripeCurrency(input.currency),
+          unit_amount: toStripeAmount(input.amountMinor, input.currency),
+          product_data: { name: name.slice(0, 250) },
+        },
+      },
+    ],
+    allowed_payment_method_types: [input.providerType as Stripe.Checkout.SessionCreateParams.AllowedPaymentMethodType],
+    payment_intent_data: {
+      ...(extraIntentData as Partial<Stripe.Checkout.SessionCreateParams.PaymentIntentData>),
+      capture_method: capture,
+      metadata,
+      ...(input.description ? { description: input.description } : {}),
+    },
+    metadata: capture === 'manual' ? { ...metadata, [META.capture]: 'manual' } : metadata,
+    client_reference_id: input.paymentId,
+    success_url: withQuery(input.returnUrl, 'session_id={CHECKOUT_SESSION_ID}'),
+    cancel_url: withQuery(input.returnUrl, 'canceled=1'),
+    locale,
+  };
+}
+
+export const CHECKOUT_SESSION_STATUSES = ['open', 'complete', 'expired'] as const;
+export const CHECKOUT_PAYMENT_STATUSES = ['paid', 'unpaid', 'no_payment_required'] as const;
+
+/** The amount and currency of a Checkout Session (`amount_total`), as our money. */
+export function checkoutAmountOf(s: Pick<Stripe.Checkout.Session, 'id' | 'amount_total' | 'currency'>): Money {
+  if (s.amount_total === null || !s.currency) {
+    throw new IntegrityError(`Stripe sent Checkout Session ${s.id} without amount_total or currency`);
+  }
+  return fromStripeAmount(s.amount_total, s.currency, 'Checkout Session amount_total');
+}
+
+/**
+ * A Checkout Session as our ProviderPayment, under the session's id. Open: the payer still has to pay on Stripe's
+ * page (a declined attempt there can be retried with another card). Expired: `canceled`. Complete: the state of its
+ * PaymentIntent, which must be expanded (with `latest_charge` for refunded amounts) and must be for the session's
+ * amount.
+ */
+export function checkoutPaymentFromWire(s: Stripe.Checkout.Session, publishableKey?: string): ProviderPayment {
+  const total = checkoutAmountOf(s);
+  const status = known(CHECKOUT_SESSION_STATUSES, s.status, 'Checkout Session status');
+  const nothing = { capturedMinor: 0, refundedMinor: 0, amountMinor: total.amountMinor, currency: total.currency };
+  switch (status) {
+    case 'open':
+      return {
+        ...nothing,
+        providerReference: s.id,
+        status: 'requires_action',
+        providerStatus: 'open',
+        nextAction: s.url ? { type: 'redirect', url: s.url } : { type: 'none' },
+      };
+    case 'expired':
+      return {
+        ...nothing,
+        providerReference: s.id,
+        status: 'canceled',
+        providerStatus: 'expired',
+        nextAction: { type: 'none' },
+      };
+    case 'complete': {
+      const pi = s.payment_intent;
+      if (!pi || typeof pi !== 'object') {
+        throw new IntegrityError(`Checkout Session ${s.id} is complete, but its PaymentIntent was not expanded`);
+      }
+      const p = paymentFromWire(pi, publishableKey);
+      assertEcho(
+        total,
+        { amountMinor: p.amountMinor, currency: p.currency },
+        `Stripe PaymentIntent ${pi.id} of Checkout Session ${s.id}`,
+      );
+      return { ...p, providerReference: s.id };
+    }
+    default: {
+      const never: never = status;
+      throw new IntegrityError(`unhandled Checkout Session status ${String(never)}`);
+    }
+  }
+}
+
 // ---- responses ----------------------------------------------------------------------------------------------------
 
 function chargeOf(pi: Pick<Stripe.PaymentIntent, 'latest_charge'>): Stripe.Charge | undefined {
@@ -346,6 +534,10 @@ export const STRIPE_WEBHOOK_EVENTS = [
   'charge.dispute.funds_withdrawn',
   'charge.dispute.funds_reinstated',
   'charge.dispute.closed',
+  'checkout.session.completed',
+  'checkout.session.expired',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
 ] as const;
 
 /** The envelope of a v1 event as it arrives (snapshot payload). */
@@ -401,8 +593,13 @@ export function eventsFromWire(e: StripeEventEnvelope): WebhookEvent[] {
     providerReference,
     occurredAt,
   });
-  const intentEvent = (type: WebhookEventType, amountField?: 'amount_received' | 'amount_capturable') => {
+  const intentEvent = (
+    type: WebhookEventType,
+    amountField?: 'amount_received' | 'amount_capturable',
+  ): WebhookEvent[] => {
     const pi = objectOf<Stripe.PaymentIntent>(e, 'payment_intent');
+    // On Checkout's page the payer can try another card after a decline: the session's end decides, not the attempt.
+    if (type === 'payment.failed' && pi.metadata?.[META.flow] === HOSTED_CHECKOUT) return [];
     const paymentId = pi.metadata?.[META.paymentId];
     const out: WebhookEvent = { ...base(type, pi.id), ...(paymentId ? { paymentId } : {}) };
     if (amountField) {
@@ -445,6 +642,17 @@ export function eventsFromWire(e: StripeEventEnvelope): WebhookEvent[] {
     return [{ ...base(type, ref, eventId), amountMinor: m.amountMinor, currency: m.currency }];
   };
   const withdrawnId = (d: { id: string }) => `${d.id}:funds_withdrawn`;
+  const sessionEvent = (type: WebhookEventType, withAmount = false): WebhookEvent[] => {
+    const s = objectOf<Stripe.Checkout.Session>(e, 'checkout.session');
+    const paymentId = s.metadata?.[META.paymentId] ?? s.client_reference_id ?? undefined;
+    const out: WebhookEvent = { ...base(type, s.id), ...(paymentId ? { paymentId } : {}) };
+    if (withAmount) {
+      const m = checkoutAmountOf(s);
+      out.amountMinor = m.amountMinor;
+      out.currency = m.currency;
+    }
+    return [out];
+  };
 
   switch (e.type) {
     case 'payment_intent.succeeded':
@@ -486,6 +694,31 @@ export function eventsFromWire(e: StripeEventEnvelope): WebhookEvent[] {
       return disputeEvent('payment.chargeback_reversed');
     case 'charge.dispute.closed':
       return disputeEvent('payment.dispute_closed');
+    case 'checkout.session.completed': {
+      const s = objectOf<Stripe.Checkout.Session>(e, 'checkout.session');
+      const paid = known(CHECKOUT_PAYMENT_STATUSES, s.payment_status, 'Checkout Session payment_status');
+      switch (paid) {
+        case 'paid':
+          return s.metadata?.[META.capture] === 'manual'
+            ? sessionEvent('payment.authorized', true)
+            : sessionEvent('payment.succeeded', true);
+        case 'unpaid':
+          // Paid on the page, money not there yet (a delayed method, or an authorisation awaiting capture).
+          return sessionEvent('payment.pending');
+        case 'no_payment_required':
+          return [];
+        default: {
+          const never: never = paid;
+          throw new IntegrityError(`unhandled Checkout Session payment_status ${String(never)}`);
+        }
+      }
+    }
+    case 'checkout.session.async_payment_succeeded':
+      return sessionEvent('payment.succeeded', true);
+    case 'checkout.session.async_payment_failed':
+      return sessionEvent('payment.failed');
+    case 'checkout.session.expired':
+      return sessionEvent('payment.canceled');
     default:
       return [];
   }
