@@ -28,7 +28,9 @@ import { homeOf, withRuntime } from './context';
 import { runDemo } from './demo';
 import { registerEpcQr } from './epc-qr';
 import { registerGatewayCommands } from './gateway';
+import { registerReconcile } from './reconcile';
 import { serve } from './serve';
+import { registerStatementImport } from './statement-import';
 import { printTable } from './table';
 import { registerTemplatePreview } from './template-preview';
 
@@ -404,7 +406,7 @@ export function buildProgram(): Command {
     });
   // --- end clearhub methods ---
 
-  // --- clearhub statement: bank statements (src/cash); reads the file only, no database ---
+  // --- clearhub statement: bank statements (src/cash); parse reads the file only, import is in statement-import.ts ---
   const statement = program.command('statement').description('bank statements: camt.052/053/054 and MT940');
   statement
     .command('parse <file>')
@@ -432,6 +434,7 @@ export function buildProgram(): Command {
         );
       }
     });
+  registerStatementImport(statement);
   // --- end clearhub statement ---
 
   program
@@ -469,6 +472,7 @@ export function buildProgram(): Command {
   registerEpcQr(program);
   registerGatewayCommands(program);
   registerTemplatePreview(program);
+  registerReconcile(program);
   return program;
 }
 
