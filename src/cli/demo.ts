@@ -6,6 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { parse, parseDocument } from 'yaml';
 import { createSapRfcConnector } from '../../connectors/sap-rfc/connector';
 import { createSoapConnector } from '../../connectors/soap/connector';
+import { startStripeSimulator } from '../../test/simulators/stripe/server';
 import { createApiKey } from '../api/api-keys';
 import { createApp } from '../api/app';
 import { createLogger } from '../api/logger';
@@ -114,6 +115,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   doc.deleteIn(['channels', 'email', 'smtp', 'user']);
   doc.deleteIn(['channels', 'email', 'smtp', 'password']);
   if (sims) enableSimulatedSources(doc, sims);
+  // The gateway on the built-in Stripe simulator (its test key is no secret) and our bank-transfer provider; the
+  // providers that need real accounts (Adyen, PayPal, SEPA direct debit) are left out of the demo tenant.
+  const stripe = await startStripeSimulator({ retryDelaysMs: [100, 500, 2000] });
+  doc.setIn(['gateway', 'payLinkSecret'], randomBytes(24).toString('hex'));
+  doc.setIn(['gateway', 'providers'], {
+    stripe: {
+      secretKey: stripe.secretKey,
+      webhookSecret: stripe.webhookSecret,
+      host: stripe.host,
+      port: stripe.port,
+      protocol: 'http',
+    },
+    'bank-transfer': { creditorName: 'Demo Telco GmbH', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+  });
   writeFileSync(tenantFile, doc.toString());
   say(`tenant ${TENANT} created from profile telco-de → ${relative(process.cwd(), tenantFile)}`);
 
@@ -224,19 +239,53 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const logger = createLogger({ level: 'warn', json: true });
     const app = createApp({
       store: rt.store,
-      services: { recordPayment: (input) => recordPayment(rt.store, input) },
+      services: {
+        recordPayment: (input) => recordPayment(rt.store, input),
+        gateway: { ctx: rt.gateway(), queue: rt.queue, webhookTenant: () => TENANT },
+      },
       logger,
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise<void>((r) => server.once('listening', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    stripe.webhooks.setUrl(`${base}/v1/webhooks/stripe/${TENANT}`);
+    const gatewayWorker = await rt.startGatewayWorker({ concurrency: 4 });
     const key = await createApiKey(rt.store, TENANT, 'demo');
     const payers = await pickPayers(rt, o.seed, o.payingShare ?? 0.3);
     let payments = 0;
     let paidMinor = 0;
     let itemsClosed = 0;
     const payBar = bar(o.json, 'payments', payers.length);
-    for (const p of payers) {
+    let online = 0;
+    let onlineMinor = 0;
+    for (const [i, p] of payers.entries()) {
+      if (i % 2 === 1) {
+        // Online: a checkout session for the debtor's open items, paid by card at the (simulated) Stripe.
+        const res = await fetch(`${base}/v1/checkout/sessions`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key.token}`,
+            'content-type': 'application/json',
+            'idempotency-key': `demo-checkout-${p.debtorId}`,
+          },
+          body: JSON.stringify({
+            debtorId: p.debtorId,
+            pay: { method: 'card', methodData: { token: 'pm_card_visa' } },
+          }),
+        });
+        if (!res.ok) throw new Error(`POST /v1/checkout/sessions answered ${res.status}: ${await res.text()}`);
+        const session = (await res.json()) as {
+          items: unknown[];
+          payment: { state: string; allocated: { minor: number } };
+        };
+        if (session.payment.state !== 'succeeded') throw new Error(`card payment ended ${session.payment.state}`);
+        online++;
+        onlineMinor += session.payment.allocated.minor;
+        itemsClosed += session.items.length;
+        payments++;
+        payBar?.update(payments);
+        continue;
+      }
       const res = await fetch(`${base}/v1/payments`, {
         method: 'POST',
         headers: {
@@ -258,10 +307,34 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       payBar?.update(payments);
     }
     payBar?.stop();
+    // Stripe's webhooks for those payments arrive, are verified, stored and processed once each.
+    await stripe.webhooks.idle();
+    for (;;) {
+      const waiting = await rt.store.db
+        .selectFrom('webhook_events')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', TENANT)
+        .where('status', '=', 'received')
+        .executeTakeFirstOrThrow();
+      if (Number(waiting.n) === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const webhookEvents = await rt.store.db
+      .selectFrom('webhook_events')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', TENANT)
+      .executeTakeFirstOrThrow();
+    await gatewayWorker.close();
     server.close();
+    await stripe.close();
+    const counter = payments - online;
     say(
-      `payments: ${payments} debtors paid ${formatMinor(paidMinor, 'EUR')} EUR at the counter (POST /v1/payments), ${itemsClosed} items closed`,
+      `payments: ${counter} debtors paid ${formatMinor(paidMinor, 'EUR')} EUR at the counter (POST /v1/payments), ${itemsClosed} items closed in all`,
     );
+    say(
+      `          ${online} debtors paid ${formatMinor(onlineMinor, 'EUR')} EUR online by card (POST /v1/checkout/sessions → simulated Stripe), ${webhookEvents.n} signed webhook events processed once each`,
+    );
+    paidMinor += onlineMinor;
 
     let delivered = 0;
     let dead = 0;
