@@ -197,6 +197,17 @@ export const dunningSchema = z.strictObject({
   }),
   /** A debtor whose due total is below this amount is not dunned at all. */
   minTotalMinor: minor.default(0),
+  /**
+   * The rules-engine strategy (segments, levels, guardrails) that `clearhub dunning run` and the API use, e.g.
+   * `config/strategies/telco-de.v1.yaml`; looked up in the installation directory, then in the package. Without it
+   * the inline `strategy` runs as one segment.
+   */
+  strategyFile: z
+    .string()
+    .regex(/^config\/strategies\/[a-z0-9][a-z0-9-]*\.v\d+\.yaml$/, {
+      error: 'expected config/strategies/<name>.v<version>.yaml',
+    })
+    .optional(),
 });
 
 export const writeBackSchema = z.strictObject({

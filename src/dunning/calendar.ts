@@ -149,14 +149,15 @@ export function hhmmOf(minutes: number): string {
  * send no earlier. Returns an ISO instant (UTC).
  */
 export function contactSlot(cal: ContactCalendar, date: string, sendAt: number): { date: string; at: string } {
+  // On a later day the notice goes out at its own time, or when the quiet hours end if its time is in them.
+  const laterDays = sendAt < cal.quietTo || sendAt >= cal.quietFrom ? cal.quietTo : sendAt;
   let day = dayNumber(date);
-  let minutes = sendAt;
+  let minutes = Math.max(sendAt, cal.quietTo);
   for (let guard = 0; guard < 400; guard++) {
     const d = dateOfDay(day);
-    if (minutes < cal.quietTo) minutes = cal.quietTo;
     if (minutes >= cal.quietFrom || !isBusinessDay(cal, d)) {
       day++;
-      minutes = Math.max(sendAt, cal.quietTo);
+      minutes = laterDays;
       continue;
     }
     return { date: d, at: zonedToUtc(d, minutes, cal.timezone) };

@@ -320,10 +320,12 @@ export function decideDebtor(
     levels.some((l) => l.lumpSum) && debtor.type === 'B2B' && strategy.currency === GERMAN_PACK.lumpSumCurrency;
   const lines: NoticeLine[] = [];
   let rose = false;
+  let belowMinimum = false;
   for (const c of candidates) {
     const item = c.item;
     let level = item.level;
     const next = levels.find((l) => l.level > item.level);
+    if (next && c.dpd >= next.daysPastDue && dueTotal < next.minAmountMinor) belowMinimum = true;
     if (next && c.dpd >= next.daysPastDue && dueTotal >= next.minAmountMinor) {
       const since = item.lastDunnedOn === null ? NEVER_DAYS : asOfDay - dayNumber(item.lastDunnedOn);
       if (since >= next.minDaysSinceLastNotice) {
@@ -355,7 +357,10 @@ export function decideDebtor(
     if (anyLumpSum && c.dpd > 0 && !ctx.lumpSumClaimed.has(item.itemId)) line.lumpSumMinor = 40_00;
     lines.push(line);
   }
-  if (!rose) return { kind: 'skip', reason: heldDue > 0 ? 'held' : 'not-due', segment: segment.name, holdUpdates };
+  if (!rose) {
+    const reason = belowMinimum ? 'below-minimum' : heldDue > 0 ? 'held' : 'not-due';
+    return { kind: 'skip', reason, segment: segment.name, holdUpdates };
+  }
   if (dueTotal < g.minTotalMinor) return { kind: 'skip', reason: 'below-minimum', segment: segment.name, holdUpdates };
   if (history.contactsThisWeek >= g.maxContactsPerWeek) {
     return { kind: 'skip', reason: 'contact-cap', segment: segment.name, holdUpdates };

@@ -136,6 +136,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       status: 'running',
       mode: opts.mode,
       stats: '{}',
+      write_back_sources: JSON.stringify([...opts.levelWriteBackSources].sort()),
     })
     .onConflict((oc) => oc.columns(['tenant_id', 'run_id']).doNothing())
     .execute();
@@ -242,7 +243,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
   return result;
 }
 
-function statsOf(r: DunningRunResult): Record<string, number> {
+export function statsOf(r: DunningRunResult): Record<string, number> {
   const out: Record<string, number> = {
     debtors: r.debtorsConsidered,
     notices: r.noticesCreated,
@@ -255,7 +256,7 @@ function statsOf(r: DunningRunResult): Record<string, number> {
   return out;
 }
 
-function tally(result: DunningRunResult, plans: readonly NoticePlan[], written: ReadonlySet<string>): void {
+export function tally(result: DunningRunResult, plans: readonly NoticePlan[], written: ReadonlySet<string>): void {
   for (const p of plans) {
     if (!written.has(p.noticeId)) continue;
     result.noticesCreated++;
@@ -315,7 +316,7 @@ export function engineContext(strategy: CompiledStrategy, asOf: string): EngineC
 
 // ---- reading a page ----
 
-interface Page {
+export interface Page {
   lastDebtor: string;
   /** Debtor → open items, oldest due date first. */
   items: Map<string, EngineItem[]>;
@@ -479,7 +480,7 @@ async function readPage(
           `SELECT h.hold_id, COALESCE((
              SELECT sum(a.amount_minor) FROM allocations a
              WHERE a.tenant_id = h.tenant_id AND a.item_id IN (SELECT jsonb_array_elements_text(h.item_ids))
-               AND a.created_at >= h.created_at AND a.created_at < $3::date), 0)::bigint AS paid
+               AND a.created_at >= h.starts_on AND a.created_at < $3::date), 0)::bigint AS paid
            FROM holds h WHERE h.tenant_id = $1 AND h.hold_id = ANY($2::text[])`,
           [tenantId, tracked, asOfNext],
         ),
@@ -647,11 +648,7 @@ function planOf(
     segment: d.segment,
     settlement: s,
     lines: d.lines,
-    writeBack: d.lines.map((l) => {
-      if (l.level <= l.levelBefore || !writeBackSources.has(l.item.source)) return false;
-      const reached = d.segment.levels.find((x) => x.level === l.level);
-      return reached?.actions.writeLevelBack ?? true;
-    }),
+    writeBack: lineWriteBacks(d.segment, d.lines, writeBackSources),
     reachable: d.reachable,
     resumed: d.resumed,
     holdUpdates: d.holdUpdates,
@@ -659,6 +656,18 @@ function planOf(
 }
 
 // ---- writing: notices, history, levels, outbox, actions, claims, holds, events ----
+
+/** Per line: whether its new level goes back to its source (the source asked for it and the level writes back). */
+export function lineWriteBacks(
+  segment: Segment,
+  lines: readonly Pick<PlanLine, 'level' | 'levelBefore' | 'item'>[],
+  writeBackSources: ReadonlySet<string>,
+): boolean[] {
+  return lines.map((l) => {
+    if (l.level <= l.levelBefore || !writeBackSources.has(l.item.source)) return false;
+    return segment.levels.find((x) => x.level === l.level)?.actions.writeLevelBack ?? true;
+  });
+}
 
 /** Encodes a text[] for CSV COPY: `{"a","b"}`. */
 function pgArray(values: readonly string[]): string {
@@ -799,7 +808,7 @@ WITH ins AS (
 SELECT notice_id FROM ins`;
 
 /** Writes a page of notices in one transaction; returns the ids of the notices it created. */
-async function writeNotices(
+export async function writeNotices(
   store: Store,
   tenantId: string,
   runId: string,
@@ -1048,7 +1057,7 @@ async function summaryOfProposal(
  * Thanks debtors who paid everything a recent notice listed (within `thankYou.withinDays`), once per notice, as a
  * `thanks` notice of this run: scheduled like any contact, and within the contact cap.
  */
-async function thankPayers(
+export async function thankPayers(
   store: Store,
   tenantId: string,
   runId: string,

@@ -157,6 +157,10 @@ export interface DunningStrategiesTable {
   name: string;
   version: number;
   origin: string;
+  currency: string;
+  timezone: string;
+  /** The tenant's sources that want level write-backs, as configured when the strategy was last registered. */
+  write_back_sources: JsonDefault<string[]>;
   body: string;
   checksum: string;
   registered_at: Generated<string>;
@@ -177,5 +181,7 @@ declare module './schema' {
     /** `proposal`: stopped at a proposal list for review; `execute`: notices created. */
     mode: Generated<'execute' | 'proposal'>;
     approved_at: string | null;
+    /** Sources that get level write-backs from this run (an approval uses the ones the proposal was made for). */
+    write_back_sources: JsonDefault<string[]>;
   }
 }

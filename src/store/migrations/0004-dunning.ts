@@ -140,6 +140,9 @@ CREATE TABLE dunning_strategies (
   name           text NOT NULL,
   version        integer NOT NULL,
   origin         text NOT NULL,
+  currency       text NOT NULL,
+  timezone       text NOT NULL,
+  write_back_sources jsonb NOT NULL DEFAULT '[]',
   body           text NOT NULL,
   checksum       text NOT NULL,
   registered_at  timestamptz NOT NULL DEFAULT now(),
@@ -148,6 +151,7 @@ CREATE TABLE dunning_strategies (
 
 ALTER TABLE dunning_runs
   ADD COLUMN mode            text NOT NULL DEFAULT 'execute' CHECK (mode IN ('execute', 'proposal')),
+  ADD COLUMN write_back_sources jsonb NOT NULL DEFAULT '[]',
   ADD COLUMN approved_at     timestamptz;
 
 CREATE INDEX notices_by_as_of ON notices (tenant_id, as_of);
