@@ -17,6 +17,7 @@ import {
   SURCHARGE_BASIS_POINTS,
 } from '../dunning/legal/interest';
 import { offerableMethods, unservedTenantMethods } from '../gateway/catalogue';
+import { capabilityMatrix } from '../gateway/matrix';
 import { compileMapping } from '../mapping/compile';
 import { loadMappingFile } from '../mapping/load';
 import { readSample, testMapping } from '../mapping/sample';
@@ -360,7 +361,9 @@ export function buildProgram(): Command {
     .option('--amount <decimal>', 'amount in major units, e.g. 19.99 (needs a currency)')
     .option('--tenant <id>', 'only the tenant’s configured paymentMethods, in their order')
     .option('--json', 'print JSON')
+    .option('--matrix', 'print the method × provider capability matrix (Markdown, as in the README)')
     .action((o, cmd: Command) => {
+      if (o.matrix) return console.log(capabilityMatrix());
       const tenant = o.tenant ? loadTenantForMethods(homeOf(cmd), String(o.tenant)) : undefined;
       const country = o.country ? String(o.country).toUpperCase() : tenant?.tenant.country;
       const currency = o.currency ? String(o.currency).toUpperCase() : tenant?.tenant.currency;
