@@ -62,6 +62,10 @@ export interface DemoSummary {
   notices: number;
   emailsSent: number;
   payments: number;
+  /** Of `payments`: paid online by card through the checkout API against the simulated Stripe. */
+  onlinePayments: number;
+  /** Signed provider webhook events received, verified and processed (once each). */
+  webhookEvents: number;
   paidMinor: number;
   itemsClosed: number;
   writeBacksDelivered: number;
@@ -397,6 +401,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       notices: run.created.noticesCreated,
       emailsSent: run.sent?.sent ?? 0,
       payments,
+      onlinePayments: online,
+      webhookEvents: Number(webhookEvents.n),
       paidMinor,
       itemsClosed,
       writeBacksDelivered: outboxCounts.delivered,

@@ -203,6 +203,19 @@ describe('the clearhub command on the embedded defaults', () => {
     for (const k of ['items', 'debtors', 'quarantined', 'notices', 'payments', 'writeBacksDelivered', 'seconds'])
       expect(s[k]).toBeGreaterThan(0);
     expect(s.debtors).toBe(240);
+    // About half the payers paid online by card; Stripe's signed webhooks about them were processed, none failed.
+    expect(s.onlinePayments).toBeGreaterThan(0);
+    expect(s.onlinePayments).toBeLessThan(s.payments);
+    expect(s.webhookEvents).toBeGreaterThanOrEqual(s.onlinePayments);
+    const failedHooks = spawnSync(
+      process.execPath,
+      [BIN, '--home', dir, 'webhooks', 'list', '--status', 'failed', '--json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+      },
+    );
+    expect(json(failedHooks.stdout)).toEqual([]);
     expect(readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).toHaveLength(s.emailsSent);
     expect(readdirSync(join(dir, 'data', 'demo-telco', 'billing', 'out'))).toHaveLength(s.writeBacksDelivered);
     const q = spawnSync(process.execPath, [BIN, '--home', dir, 'quarantine', 'list', '--json'], {
