@@ -3,6 +3,9 @@
  * choice of items (all preselected), the methods this debtor may use, and the checkout. Server-rendered HTML that
  * works without JavaScript, in German and English, sized for a phone, with labels, fieldsets and live error regions.
  * Card data never reaches this server: card and wallet methods go to the provider's own hosted page (redirect).
+ * A POST that starts a payment answers with a redirect (Post/Redirect/Get): to the provider's page, or to
+ * `/pay/{token}/payments/{paymentId}`, which shows the outcome or the transfer instructions and can be reloaded
+ * without paying twice. A payment is shown only under a link of the debtor it belongs to.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import QRCode from 'qrcode';
@@ -19,6 +22,7 @@ import {
   type TenantGateway,
 } from '../../gateway/checkout';
 import { tenantOfPayLink, verifyPayLink } from '../../gateway/paylink';
+import { groupInFours } from '../../gateway/providers/bank-transfer/transformers';
 import type { NextAction } from '../../gateway/providers/types';
 
 type Lang = 'de' | 'en';
@@ -34,7 +38,7 @@ const TEXT = {
     due: 'Fällig am',
     amount: 'Betrag',
     choose: 'Posten auswählen',
-    total: 'Summe der Auswahl',
+    total: 'Summe aller offenen Posten',
     method: 'Zahlungsart',
     iban: 'IBAN (nur für Lastschrift)',
     holder: 'Kontoinhaber (nur für Lastschrift)',
@@ -60,6 +64,15 @@ const TEXT = {
       d ? `Der Betrag wird am ${d} fällig bzw. eingezogen.` : 'Wir melden uns, sobald der Betrag fällig ist.',
     talk: 'Sie können gerade nicht zahlen? Rufen Sie uns an oder antworten Sie auf unser Schreiben – wir finden eine Lösung.',
     language: 'English',
+    methods: {
+      card: 'Karte',
+      apple_pay: 'Apple Pay',
+      google_pay: 'Google Pay',
+      paypal: 'PayPal',
+      sepa_direct_debit: 'SEPA-Lastschrift',
+      sepa_credit_transfer: 'Überweisung',
+      invoice: 'Rechnung',
+    } as Record<string, string>,
   },
   en: {
     title: 'Pay your open invoices',
@@ -71,7 +84,7 @@ const TEXT = {
     due: 'Due',
     amount: 'Amount',
     choose: 'Choose items',
-    total: 'Total selected',
+    total: 'Total of all open items',
     method: 'Payment method',
     iban: 'IBAN (direct debit only)',
     holder: 'Account holder (direct debit only)',
@@ -97,6 +110,12 @@ const TEXT = {
       d ? `The amount is due or will be collected on ${d}.` : 'We will be in touch when the amount is due.',
     talk: "Can't pay right now? Call us or reply to our letter - we will find a way.",
     language: 'Deutsch',
+    methods: {
+      card: 'Card',
+      sepa_direct_debit: 'SEPA direct debit',
+      sepa_credit_transfer: 'Bank transfer',
+      invoice: 'Invoice',
+    } as Record<string, string>,
   },
 } as const;
 
@@ -120,14 +139,19 @@ function page(lang: Lang, title: string, body: string, status = ''): string {
   h1 { font-size: 1.4rem; } table { width: 100%; border-collapse: collapse; margin: 1rem 0; }
   th, td { text-align: left; padding: .5rem .25rem; border-bottom: 1px solid #d0d4da; vertical-align: top; }
   td.num, th.num { text-align: right; white-space: nowrap; }
+  .doc { display: inline; padding: 0; white-space: nowrap; font-weight: 600; } .src { display: block; color: #4a4f57; font-size: .9rem; }
   fieldset { border: 1px solid #d0d4da; border-radius: .5rem; margin: 1rem 0; padding: .75rem; }
   label { display: block; padding: .4rem 0; } input[type=text] { width: 100%; padding: .6rem; font-size: 1rem; box-sizing: border-box; }
+  input[type=checkbox], input[type=radio] { width: 1.5rem; height: 1.5rem; margin: 0 .5rem 0 0; vertical-align: middle; }
+  fieldset label { padding: .6rem 0; font-size: 1.05rem; }
   button { width: 100%; padding: .9rem; font-size: 1.1rem; background: #0b5394; color: #fff; border: 0; border-radius: .5rem; }
   button:focus, input:focus, a:focus { outline: 3px solid #f1a208; outline-offset: 2px; }
   .alert { background: #fde8e8; border: 1px solid #b00020; padding: .75rem; border-radius: .5rem; }
   .ok { background: #e6f4ea; border: 1px solid #1e7d32; padding: .75rem; border-radius: .5rem; }
   .qr svg { width: 14rem; height: 14rem; } dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-  dt { font-weight: 600; } .lang { float: right; }
+  dt { font-weight: 600; } .lang { float: right; } .copy { font-size: 1.1rem; }
+  figure { margin: 1rem 0; } .qr .code { display: inline-block; line-height: 0; }
+  @media (max-width: 30rem) { dl { grid-template-columns: 1fr; gap: 0; } dd { margin: 0 0 .6rem; } }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 </style>
 </head>
@@ -150,7 +174,8 @@ export function payPageRouter(ctx: GatewayContext): Router {
   const resolve = (req: Request, res: Response): Resolved | undefined => {
     const token = String(req.params.token ?? '');
     const queryLang = req.query.lang === 'en' || req.query.lang === 'de' ? (req.query.lang as Lang) : undefined;
-    const fallback: Lang = queryLang ?? (req.acceptsLanguages('de', 'en') === 'en' ? 'en' : 'de');
+    // An expired (or broken) link still names the language of the notice it came with; it only picks the words.
+    const fallback: Lang = queryLang ?? claimedLang(token) ?? (req.acceptsLanguages('de', 'en') === 'en' ? 'en' : 'de');
     const tenantId = tenantOfPayLink(token);
     let t: TenantGateway | undefined;
     try {
@@ -221,8 +246,7 @@ export function payPageRouter(ctx: GatewayContext): Router {
       .map(
         (i) => `<tr>
   <td><input type="checkbox" name="item" value="${esc(i.item_id)}" id="i-${esc(i.item_id)}" checked ${i.currency !== currency ? 'disabled' : ''}></td>
-  <td><label for="i-${esc(i.item_id)}">${esc(i.document_number)}</label></td>
-  <td>${esc(i.source)}</td>
+  <td><label class="doc" for="i-${esc(i.item_id)}">${esc(i.document_number)}</label><span class="src">${esc(i.source)}</span></td>
   <td>${esc(new Date(`${i.due_date}T00:00:00Z`).toLocaleDateString(locale, { timeZone: 'UTC' }))}</td>
   <td class="num">${esc(formatMoney({ amountMinor: i.open_minor, currency: i.currency }, locale))}</td>
 </tr>`,
@@ -231,7 +255,7 @@ export function payPageRouter(ctx: GatewayContext): Router {
     const radios = pageMethods
       .map(
         (m, idx) =>
-          `<label><input type="radio" name="method" value="${esc(`${m.method}|${m.provider}`)}" ${idx === 0 ? 'checked' : ''} required> ${esc(m.name)}</label>`,
+          `<label><input type="radio" name="method" value="${esc(`${m.method}|${m.provider}`)}" ${idx === 0 ? 'checked' : ''} required> ${esc(T.methods[m.method] ?? m.name)}</label>`,
       )
       .join('');
     const needsIban = pageMethods.some((m) => m.flow === 'direct_debit');
@@ -241,9 +265,9 @@ ${error ? `<p role="alert" class="alert">${esc(error)}</p>` : ''}
 <form method="post" action="/pay/${esc(r.token)}?lang=${r.lang}">
 <table>
 <caption>${esc(T.items)}</caption>
-<thead><tr><th scope="col"><span class="visually-hidden">${esc(T.choose)}</span></th><th scope="col">${esc(T.document)}</th><th scope="col">${esc(T.source)}</th><th scope="col">${esc(T.due)}</th><th scope="col" class="num">${esc(T.amount)}</th></tr></thead>
+<thead><tr><th scope="col"><span class="visually-hidden">${esc(T.choose)}</span></th><th scope="col">${esc(T.document)} / ${esc(T.source)}</th><th scope="col">${esc(T.due)}</th><th scope="col" class="num">${esc(T.amount)}</th></tr></thead>
 <tbody>${rows}</tbody>
-<tfoot><tr><th scope="row" colspan="4">${esc(T.total)}</th><td class="num" id="total">${esc(formatMoney({ amountMinor: total, currency }, locale))}</td></tr></tfoot>
+<tfoot><tr><th scope="row" colspan="3">${esc(T.total)}</th><td class="num" id="total">${esc(formatMoney({ amountMinor: total, currency }, locale))}</td></tr></tfoot>
 </table>
 <fieldset><legend>${esc(T.method)}</legend>${radios}</fieldset>
 ${needsIban ? `<fieldset><legend>${esc(T.iban)}</legend><label for="iban">${esc(T.iban)}</label><input type="text" id="iban" name="iban" autocomplete="off" inputmode="text"><label for="holder">${esc(T.holder)}</label><input type="text" id="holder" name="holder" autocomplete="name"></fieldset>` : ''}
@@ -285,6 +309,7 @@ ${needsIban ? `<fieldset><legend>${esc(T.iban)}</legend><label for="iban">${esc(
         const session = await createSession(ctx, r.t.tenantId, {
           debtorId: r.debtorId,
           itemIds,
+          description: await describe(r, itemIds),
           locale: r.lang === 'de' ? 'de-DE' : 'en-GB',
           returnUrl: `${r.t.publicUrl.replace(/\/$/, '')}/pay/${r.token}/return?lang=${r.lang}`,
           cancelUrl: `${r.t.publicUrl.replace(/\/$/, '')}/pay/${r.token}?lang=${r.lang}`,
@@ -301,6 +326,52 @@ ${needsIban ? `<fieldset><legend>${esc(T.iban)}</legend><label for="iban">${esc(
         if (err instanceof ConnectorError) return overview(r, res, T.failed, 502);
         throw err;
       }
+      const action = payment.nextAction;
+      if (payment.state === 'requires_action' && action?.type === 'redirect') {
+        res.redirect(303, action.url);
+        return;
+      }
+      res.redirect(303, paymentPath(r, payment.paymentId));
+    }),
+  );
+
+  /** What the payment is for, as the provider's page shows it: our name and the documents. */
+  const describe = async (r: Resolved, itemIds: string[]): Promise<string> => {
+    const rows = await ctx.store.db
+      .selectFrom('items')
+      .select('document_number')
+      .where('tenant_id', '=', r.t.tenantId)
+      .where('debtor_id', '=', r.debtorId)
+      .where('item_id', 'in', itemIds)
+      .orderBy('due_date')
+      .orderBy('document_number')
+      .execute();
+    const text = `${r.t.name} – ${rows.map((i) => i.document_number).join(', ')}`;
+    return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  };
+
+  const paymentPath = (r: Resolved, paymentId: string) =>
+    `/pay/${r.token}/payments/${encodeURIComponent(paymentId)}?lang=${r.lang}`;
+
+  /** The debtor's own payment, or undefined (another debtor's payment is not shown under this link). */
+  const ownPayment = async (r: Resolved, paymentId: string): Promise<PaymentView | undefined> => {
+    const row = await ctx.store.db
+      .selectFrom('payments')
+      .select('payment_id')
+      .where('tenant_id', '=', r.t.tenantId)
+      .where('payment_id', '=', paymentId)
+      .where('debtor_id', '=', r.debtorId)
+      .executeTakeFirst();
+    return row ? getPayment(ctx, r.t.tenantId, row.payment_id) : undefined;
+  };
+
+  router.get(
+    '/pay/:token/payments/:paymentId',
+    wrap(async (req, res) => {
+      const r = resolve(req, res);
+      if (!r) return;
+      const payment = await ownPayment(r, String(req.params.paymentId ?? ''));
+      if (!payment) return overview(r, res, TEXT[r.lang].invalid, 404);
       await respondWith(r, res, payment);
     }),
   );
@@ -313,19 +384,18 @@ ${needsIban ? `<fieldset><legend>${esc(T.iban)}</legend><label for="iban">${esc(
       const paymentId = String(req.query.clearhub_payment ?? '');
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string' && k !== 'lang') params[k] = v;
-      let payment: PaymentView;
-      try {
-        payment = await getPayment(ctx, r.t.tenantId, paymentId);
-        if (payment.state === 'requires_action' || payment.state === 'created') {
-          payment = await completePayment(ctx, r.t.tenantId, paymentId, params);
+      const payment = await ownPayment(r, paymentId);
+      if (!payment) return overview(r, res, TEXT[r.lang].invalid, 404);
+      if (payment.state === 'requires_action' || payment.state === 'created') {
+        try {
+          await completePayment(ctx, r.t.tenantId, paymentId, params);
+        } catch (err) {
+          if (err instanceof IntegrationError) return overview(r, res, TEXT[r.lang].invalid, 404);
+          // The provider did not answer: the page shows what we know; the status sync finds out the rest.
+          if (!(err instanceof ConnectorError)) throw err;
         }
-      } catch (err) {
-        if (err instanceof IntegrationError) return overview(r, res, TEXT[r.lang].invalid, 404);
-        if (err instanceof ConnectorError) {
-          payment = await getPayment(ctx, r.t.tenantId, paymentId);
-        } else throw err;
       }
-      await respondWith(r, res, payment);
+      res.redirect(303, paymentPath(r, paymentId));
     }),
   );
 
@@ -344,12 +414,12 @@ ${needsIban ? `<fieldset><legend>${esc(T.iban)}</legend><label for="iban">${esc(
       const body = `<h1>${esc(T.transferTitle)}</h1>
 <dl>
 <dt>${esc(T.recipient)}</dt><dd>${esc(action.creditorName)}</dd>
-<dt>IBAN</dt><dd>${esc(action.iban.replace(/(.{4})/g, '$1 ').trim())}</dd>
+<dt>IBAN</dt><dd class="copy">${esc(action.iban.replace(/(.{4})/g, '$1 ').trim())}</dd>
 ${action.bic ? `<dt>BIC</dt><dd>${esc(action.bic)}</dd>` : ''}
 <dt>${esc(T.amount)}</dt><dd>${esc(formatMoney({ amountMinor: action.amountMinor, currency: action.currency }, locale))}</dd>
-<dt>${esc(T.reference)}</dt><dd><strong id="reference">${esc(action.reference)}</strong></dd>
+<dt>${esc(T.reference)}</dt><dd class="copy"><strong id="reference">${esc(groupInFours(action.reference))}</strong></dd>
 </dl>
-<figure class="qr" role="img" aria-label="GiroCode">${svg}<figcaption>${esc(T.qrHint)}</figcaption></figure>${back}`;
+<figure class="qr"><div class="code" role="img" aria-label="GiroCode">${svg}</div><figcaption>${esc(T.qrHint)}</figcaption></figure>${back}`;
       res
         .status(200)
         .type('html')
@@ -407,6 +477,16 @@ ${action.bic ? `<dt>BIC</dt><dd>${esc(action.bic)}</dd>` : ''}
   };
 
   return router;
+}
+
+/** The language a link's claims name, read without trusting the rest of the token. */
+function claimedLang(token: string): Lang | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { l?: unknown };
+    return claims.l === 'de' || claims.l === 'en' ? claims.l : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Flows the page can run without the provider's JavaScript: redirects to hosted pages, transfers, debits, invoice. */

@@ -90,6 +90,7 @@ function shell(lang: Lang, title: string, body: string): string {
   body { font-family: system-ui, sans-serif; margin: 0; background: #f6f9fc; color: #30313d; }
   main { max-width: 26rem; margin: 0 auto; padding: 1rem; background: #fff; min-height: 100vh; box-sizing: border-box; }
   .test { display: inline-block; background: #ffde92; color: #a04100; font-size: .75rem; padding: .1rem .4rem; border-radius: .25rem; }
+  h1 { font-size: 1.1rem; font-weight: 500; margin: .5rem 0 0; }
   .amount { font-size: 1.8rem; font-weight: 600; margin: .25rem 0 1rem; }
   label { display: block; margin-top: .75rem; font-size: .9rem; }
   input { width: 100%; box-sizing: border-box; padding: .65rem; font-size: 1rem; border: 1px solid #b4b9c2; border-radius: .4rem; }
