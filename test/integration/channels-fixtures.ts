@@ -6,7 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { OutboundNotice } from '../../src/channels/channel';
+import { renderLetterPdf } from '../../src/channels/letter/pdf';
+import { renderNoticeView } from '../../src/channels/templates';
 import type { NoticeViewModel } from '../../src/channels/view-model';
+import type { Store } from '../../src/store/db';
 
 export const TEMPLATES = resolve(__dirname, '../../config/templates');
 
@@ -172,4 +176,116 @@ export function pdfQrCodes(pdf: Buffer, first?: number, last?: number): string[]
     for (const m of xml.matchAll(/<data><!\[CDATA\[([\s\S]*?)\]\]><\/data>/g)) out.push(m[1]!);
   }
   return out;
+}
+
+/** A notice ready for a channel, rendered from the shipped templates. */
+export function outboundOf(view: NoticeViewModel, tenantId = 't-golden'): OutboundNotice {
+  const r = renderNoticeView(TEMPLATES, view);
+  let pdf: Promise<Buffer> | undefined;
+  return {
+    tenantId,
+    view,
+    rendered: {
+      subject: r.subject,
+      text: r.text,
+      html: r.html,
+      sms: r.sms,
+      title: r.title,
+      pdf: () => {
+        pdf ??= renderLetterPdf(r, view);
+        return pdf;
+      },
+    },
+  };
+}
+
+export interface SeedDebtor {
+  debtorId: string;
+  name: string;
+  type?: 'B2B' | 'B2C';
+  email?: string;
+  phone?: string;
+  language?: string;
+  address?: string[];
+  /** The notice's channel column: one name or a fallback list. */
+  channel: string;
+  template?: string;
+  items: { doc: string; due: string; openMinor: number; source?: string }[];
+  feeMinor?: number;
+}
+
+export const RUN_ID = 'run-2025-03-31';
+
+/** A tenant with debtors, their open items and one pending notice each, as a dunning run leaves them. */
+export async function seedNotices(store: Store, tenantId: string, debtors: SeedDebtor[]): Promise<void> {
+  await store.db
+    .insertInto('tenants')
+    .values({ tenant_id: tenantId, name: 'Acme Mobil GmbH', country: 'DE', currency: 'EUR', profile: null })
+    .onConflict((oc) => oc.column('tenant_id').doNothing())
+    .execute();
+  for (const d of debtors) {
+    await store.db
+      .insertInto('debtors')
+      .values({
+        tenant_id: tenantId,
+        debtor_id: d.debtorId,
+        name: d.name,
+        type: d.type ?? 'B2C',
+        email: d.email ?? null,
+        phone: d.phone ?? null,
+        language: d.language ?? 'de',
+        country: 'DE',
+        tags: '[]',
+      })
+      .execute();
+    if (d.address) {
+      await store.db
+        .insertInto('debtor_addresses')
+        .values({ tenant_id: tenantId, debtor_id: d.debtorId, lines: JSON.stringify(d.address), country: 'DE' })
+        .execute();
+    }
+    const ids: string[] = [];
+    for (const i of d.items) {
+      const row = await store.db
+        .insertInto('items')
+        .values({
+          tenant_id: tenantId,
+          source: i.source ?? 'billing',
+          source_key: `${d.debtorId}-${i.doc}`,
+          debtor_id: d.debtorId,
+          external_id: d.debtorId.toUpperCase(),
+          document_number: i.doc,
+          currency: 'EUR',
+          amount_minor: i.openMinor,
+          source_open_minor: i.openMinor,
+          open_minor: i.openMinor,
+          due_date: i.due,
+        })
+        .returning('item_id')
+        .executeTakeFirstOrThrow();
+      ids.push(row.item_id);
+    }
+    await store.db
+      .insertInto('notices')
+      .values({
+        tenant_id: tenantId,
+        notice_id: `ntc-${tenantId}-${d.debtorId}`,
+        run_id: RUN_ID,
+        debtor_id: d.debtorId,
+        level: 2,
+        channel: d.channel,
+        recipient: null,
+        template: d.template ?? 'first',
+        locale: d.language ?? 'de',
+        strategy: 'test',
+        strategy_version: 1,
+        variant: 'default',
+        currency: 'EUR',
+        total_minor: d.items.reduce((s, i) => s + i.openMinor, 0),
+        fee_minor: d.feeMinor ?? 0,
+        item_ids: JSON.stringify(ids),
+        status: 'pending',
+      })
+      .execute();
+  }
 }

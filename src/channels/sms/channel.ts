@@ -1,5 +1,6 @@
 import type { Channel, ChannelSendResult, OutboundNotice } from '../channel';
-import type { SmsProvider } from './provider';
+import type { DeliveryReceipt } from '../deliveries';
+import type { SmsProvider, SmsReceipt } from './provider';
 import { smsLength } from './segments';
 
 /**
@@ -60,4 +61,17 @@ export function createSmsChannel(opts: SmsChannelOptions): Channel {
       return result;
     },
   };
+}
+
+/** What an SMS delivery receipt means for the notice's delivery record (deliveries.ts). */
+export function smsReceiptToDelivery(r: SmsReceipt): DeliveryReceipt {
+  const status =
+    r.status === 'delivered'
+      ? 'delivered'
+      : r.status === 'pending'
+        ? 'pending'
+        : r.permanence === 'recipient'
+          ? 'bounced'
+          : 'failed';
+  return { channel: 'sms', providerMessageId: r.providerReference, status, code: r.code, reason: r.reason };
 }

@@ -1,0 +1,61 @@
+/**
+ * The channels a tenant configures under `channels:` (config/schema.ts), built for `sendPendingNotices`. E-mail is
+ * built by the runtime (it is verified before every run); this adds SMS and letter. A webhook channel has no config
+ * section yet: build it with `createWebhookChannel` where one is needed.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { ChannelsConfig } from '../config/schema';
+import { IntegrationError } from '../domain/errors';
+import type { ChannelSet } from './channel';
+import { createLetterChannel } from './letter/channel';
+import { createSmsChannel } from './sms/channel';
+import { parseTwilioConfig } from './sms/twilio/config';
+import { createTwilioProvider, type TwilioProviderOptions } from './sms/twilio/connector';
+
+export interface ChannelsFromConfigOptions {
+  /** The installation directory: a relative `letter.outDir` is below it. */
+  home: string;
+  templatesDir: string;
+  /** Resolves a `${env:…}` secret (config/secrets.ts `secret`). */
+  secret: (value: string | undefined, field: string) => string | undefined;
+  smsLogger?: TwilioProviderOptions['logger'];
+}
+
+const TWILIO_ACCOUNT = /^(https?:\/\/[^/]+)\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/?(?:Messages\.json)?$/;
+
+/**
+ * SMS: `endpoint` is the Twilio-compatible account URL (`https://api.twilio.com/2010-04-01/Accounts/AC…`), `apiKey`
+ * the auth token (`${env:TWILIO_AUTH_TOKEN}`), `sender` the sender id. Letter: `outDir` and `returnAddress`.
+ * @throws IntegrationError naming the field when the endpoint is not such a URL or the token is not set.
+ */
+export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfigOptions): ChannelSet {
+  const out: ChannelSet = {};
+  if (cfg.sms) {
+    const m = TWILIO_ACCOUNT.exec(cfg.sms.endpoint);
+    if (!m) {
+      throw new IntegrationError(
+        `"${cfg.sms.endpoint}" is not a Twilio-compatible account URL such as https://api.twilio.com/2010-04-01/Accounts/AC…`,
+        'channels.sms.endpoint',
+      );
+    }
+    const token = opts.secret(cfg.sms.apiKey, 'channels.sms.apiKey');
+    if (!token)
+      throw new IntegrationError(
+        'the SMS auth token is missing; take it from the environment, e.g. TWILIO_AUTH_TOKEN',
+        'channels.sms.apiKey',
+      );
+    const provider = createTwilioProvider(
+      parseTwilioConfig({ baseUrl: m[1], accountSid: m[2], authToken: token, from: cfg.sms.sender }),
+      { logger: opts.smsLogger },
+    );
+    out.sms = createSmsChannel({ provider });
+  }
+  if (cfg.letter) {
+    out.letter = createLetterChannel({
+      outDir: isAbsolute(cfg.letter.outDir) ? cfg.letter.outDir : resolve(opts.home, cfg.letter.outDir),
+      templatesDir: opts.templatesDir,
+      returnAddress: cfg.letter.returnAddress,
+    });
+  }
+  return out;
+}
