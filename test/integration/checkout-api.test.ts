@@ -300,6 +300,8 @@ describe('checkout API against the Stripe simulator', () => {
       'r-1',
     );
     expect(twice.body.id).toBe(r.body.id);
+    // The refund is counted from Stripe's answer or, when Stripe reports it pending, from its webhook.
+    await until('the refund counted', async () => (await call('GET', `/v1/payments/${id}`)).body.refunded.minor > 0);
     await sim.webhooks.idle();
     await until('refund webhooks', async () => (await webhookEvents()).every((e) => e.status !== 'received'));
     const p = await call('GET', `/v1/payments/${id}`);
