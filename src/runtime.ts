@@ -7,11 +7,12 @@ import type { TenantConfig } from './config/schema';
 import { lenientEnv, secret } from './config/secrets';
 import { IntegrationError } from './domain/errors';
 import { createNotices, runIdOf } from './dunning/run';
-import { sendPendingNotices } from './dunning/send';
+import { type SendOptions, sendPendingNotices } from './dunning/send';
 import type { DunningStrategy } from './dunning/strategy';
 import { methodById } from './gateway/catalogue';
 import type { GatewayContext, TenantGateway } from './gateway/checkout';
 import { levelEligibility, withdrawnBy } from './gateway/eligibility';
+import { payLinkUrl } from './gateway/paylink';
 import type { PaymentProvider } from './gateway/providers/types';
 import { createProviders } from './gateway/registry';
 import { PaymentRouter } from './gateway/router';
@@ -312,6 +313,7 @@ export class Runtime {
         render: (locale, template, view) => renderNotice(templatesDir, locale, template, view),
         email,
         onProgress: (n) => opts.onProgress?.('send', n),
+        ...this.payLinks(cfg),
       });
       return { created, sent };
     } finally {
@@ -325,6 +327,33 @@ export class Runtime {
    */
   gateway(): GatewayContext {
     return { store: this.store, tenant: (id) => this.tenantGateway(id) };
+  }
+
+  /**
+   * Every notice of a tenant with a gateway carries its debtor's pay link (signed, expiring, in the notice's
+   * language). Without a usable gateway (no section, or its pay-link secret unset) notices go out without one.
+   */
+  private payLinks(cfg: TenantConfig): { viewModel?: SendOptions['viewModel'] } {
+    if (!cfg.gateway) return {};
+    let t: TenantGateway;
+    try {
+      t = this.tenantGateway(cfg.tenant.id);
+    } catch (err) {
+      if (err instanceof IntegrationError) return {};
+      throw err;
+    }
+    const link = { publicUrl: t.publicUrl, secret: t.payLinkSecret, ttlDays: t.payLinkTtlDays };
+    return {
+      viewModel: (view, n) => ({
+        ...view,
+        payLink: payLinkUrl(link, {
+          tenantId: t.tenantId,
+          debtorId: n.debtorId,
+          noticeId: n.noticeId,
+          lang: view.locale,
+        }),
+      }),
+    };
   }
 
   /** Tenants with a `gateway` section. */

@@ -216,7 +216,12 @@ describe('the clearhub command on the embedded defaults', () => {
       },
     );
     expect(json(failedHooks.stdout)).toEqual([]);
-    expect(readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).toHaveLength(s.emailsSent);
+    const mails = readdirSync(join(dir, 'mail')).filter((f) => f.endsWith('.eml'));
+    expect(mails).toHaveLength(s.emailsSent);
+    // Each notice carries its debtor's signed pay link.
+    expect(readFileSync(join(dir, 'mail', mails[0]!), 'utf8').replace(/=\r?\n/g, '')).toMatch(
+      /\/pay\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/,
+    );
     expect(readdirSync(join(dir, 'data', 'demo-telco', 'billing', 'out'))).toHaveLength(s.writeBacksDelivered);
     const q = spawnSync(process.execPath, [BIN, '--home', dir, 'quarantine', 'list', '--json'], {
       encoding: 'utf8',
