@@ -1,30 +1,9 @@
-import { inspect } from 'node:util';
 import { z } from 'zod';
 import { IntegrationError } from '../../../domain/errors';
 
-/**
- * A secret (API key, HMAC key, webhook password) that does not print: `String()`, JSON and `util.inspect` all give
- * `[REDACTED]`, so a config object that reaches a log or an error message gives nothing away. `reveal()` is the one
- * door, used where the value goes on the wire.
- */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[REDACTED]';
-  }
-  toJSON(): string {
-    return '[REDACTED]';
-  }
-  [inspect.custom](): string {
-    return '[REDACTED]';
-  }
-}
+import { Secret } from '../../../domain/secret';
+
+export { Secret };
 
 const secret = (what: string) =>
   z

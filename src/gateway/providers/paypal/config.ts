@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { z } from 'zod';
 import { IntegrationError } from '../../../domain/errors';
 
@@ -13,28 +12,9 @@ export const PAYPAL_CERT_HOSTS = [
   'api-m.sandbox.paypal.com',
 ] as const;
 
-/**
- * A secret kept out of logs and errors: `String()`, `JSON.stringify`, `util.inspect` and template literals all show
- * `[REDACTED]`; only {@link Secret.reveal} gives the value, and only the SDK's credentials get it.
- */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[REDACTED]';
-  }
-  toJSON(): string {
-    return '[REDACTED]';
-  }
-  [inspect.custom](): string {
-    return '[REDACTED]';
-  }
-}
+import { Secret } from '../../../domain/secret';
+
+export { Secret };
 
 /**
  * Options of the PayPal provider (Orders v2 through `@paypal/paypal-server-sdk` 2.5.0).

@@ -1,29 +1,9 @@
-import { inspect } from 'node:util';
 import { z } from 'zod';
 import { IntegrationError } from '../../../domain/errors';
 
-/**
- * A secret that cannot end up in a log by accident: `String()`, JSON and `util.inspect` all print `[REDACTED]`.
- * Only {@link Secret.reveal} hands out the value, and only the SDK and the signature check call it.
- */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[REDACTED]';
-  }
-  toJSON(): string {
-    return '[REDACTED]';
-  }
-  [inspect.custom](): string {
-    return '[REDACTED]';
-  }
-}
+import { Secret } from '../../../domain/secret';
+
+export { Secret };
 
 const secretString = (pattern: RegExp, expected: string) =>
   z
