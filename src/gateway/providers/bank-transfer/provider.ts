@@ -1,5 +1,6 @@
 import { IntegrationError } from '../../../domain/errors';
 import type { PaymentState } from '../../../domain/types';
+import { InMemoryPayableStore, type PayableStore } from '../payables';
 import {
   type CreatePaymentInput,
   type NextAction,
@@ -35,28 +36,9 @@ export interface BankTransferRecord {
 }
 
 /** Where the provider keeps its payments; a PostgreSQL implementation replaces {@link InMemoryBankTransferStore}. */
-export interface BankTransferStore {
-  get(reference: string): Promise<BankTransferRecord | undefined>;
-  getByPaymentId(paymentId: string): Promise<BankTransferRecord | undefined>;
-  save(record: BankTransferRecord): Promise<void>;
-}
+export type BankTransferStore = PayableStore<BankTransferRecord>;
 
-export class InMemoryBankTransferStore implements BankTransferStore {
-  readonly #byReference = new Map<string, BankTransferRecord>();
-  readonly #byPayment = new Map<string, string>();
-  async get(reference: string) {
-    const r = this.#byReference.get(reference);
-    return r && structuredClone(r);
-  }
-  async getByPaymentId(paymentId: string) {
-    const ref = this.#byPayment.get(paymentId);
-    return ref === undefined ? undefined : this.get(ref);
-  }
-  async save(record: BankTransferRecord) {
-    this.#byReference.set(record.reference, structuredClone(record));
-    this.#byPayment.set(record.paymentId, record.reference);
-  }
-}
+export class InMemoryBankTransferStore extends InMemoryPayableStore<BankTransferRecord> {}
 
 export interface BankTransferProviderOptions {
   config: BankTransferConfigInput;

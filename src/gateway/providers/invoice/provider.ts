@@ -2,6 +2,7 @@ import { IntegrationError } from '../../../domain/errors';
 import { formatMoney } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
 import { creditorReference, groupInFours } from '../bank-transfer/transformers';
+import { InMemoryPayableStore, type PayableStore } from '../payables';
 import {
   type CreatePaymentInput,
   type PaymentProvider,
@@ -46,28 +47,9 @@ export interface InvoicePaymentRecord {
   createdAt: string;
 }
 
-export interface InvoiceStore {
-  get(reference: string): Promise<InvoicePaymentRecord | undefined>;
-  getByPaymentId(paymentId: string): Promise<InvoicePaymentRecord | undefined>;
-  save(record: InvoicePaymentRecord): Promise<void>;
-}
+export type InvoiceStore = PayableStore<InvoicePaymentRecord>;
 
-export class InMemoryInvoiceStore implements InvoiceStore {
-  readonly #byReference = new Map<string, InvoicePaymentRecord>();
-  readonly #byPayment = new Map<string, string>();
-  async get(reference: string) {
-    const r = this.#byReference.get(reference);
-    return r && structuredClone(r);
-  }
-  async getByPaymentId(paymentId: string) {
-    const ref = this.#byPayment.get(paymentId);
-    return ref === undefined ? undefined : this.get(ref);
-  }
-  async save(record: InvoicePaymentRecord) {
-    this.#byReference.set(record.reference, structuredClone(record));
-    this.#byPayment.set(record.paymentId, record.reference);
-  }
-}
+export class InMemoryInvoiceStore extends InMemoryPayableStore<InvoicePaymentRecord> {}
 
 export interface InvoiceProviderOptions {
   config: InvoiceConfigInput;
