@@ -35,7 +35,7 @@ export interface BankTransferRecord {
   createdAt: string;
 }
 
-/** Where the provider keeps its payments; a PostgreSQL implementation replaces {@link InMemoryBankTransferStore}. */
+/** Where the provider keeps its payments: in memory here, in the database through `gateway/provider-records.ts`. */
 export type BankTransferStore = PayableStore<BankTransferRecord>;
 
 export class InMemoryBankTransferStore extends InMemoryPayableStore<BankTransferRecord> {}
