@@ -27,6 +27,7 @@ import { packageRoot, type Runtime } from '../runtime';
 import { listQuarantine } from '../sync/sync';
 import { homeOf, withRuntime } from './context';
 import { runDemo } from './demo';
+import { registerDunningCommands } from './dunning';
 import { registerEpcQr } from './epc-qr';
 import { registerGatewayCommands } from './gateway';
 import { registerReconcile } from './reconcile';
@@ -34,8 +35,6 @@ import { serve } from './serve';
 import { registerStatementImport } from './statement-import';
 import { printTable } from './table';
 import { registerTemplatePreview } from './template-preview';
-
-const today = () => new Date().toISOString().slice(0, 10);
 
 export function buildProgram(): Command {
   const program = new Command('clearhub')
@@ -97,30 +96,7 @@ export function buildProgram(): Command {
       });
     });
 
-  const dunning = program.command('dunning').description('dunning runs');
-  dunning
-    .command('run')
-    .description('create one notice per debtor for the date and send it')
-    .option('--tenant <id>')
-    .option('--as-of <date>', 'the run date, YYYY-MM-DD', today())
-    .option('--no-send', 'create the notices but do not send them')
-    .option('--json', 'print JSON')
-    .action(async (o, cmd: Command) => {
-      if (!/^\d{4}-\d\d-\d\d$/.test(o.asOf))
-        throw new IntegrationError(`"${o.asOf}" is not a date (YYYY-MM-DD)`, '--as-of');
-      await withRuntime(cmd, async (rt) => {
-        const res = await rt.dunningRun({ tenantId: o.tenant, asOf: o.asOf, send: o.send });
-        if (o.json) return console.log(JSON.stringify(res));
-        console.log(
-          `run ${res.created.runId}: ${res.created.noticesCreated} notices for ${res.created.debtorsConsidered} debtors with due items`,
-        );
-        for (const [level, n] of Object.entries(res.created.byLevel)) console.log(`  level ${level}: ${n}`);
-        if (res.sent)
-          console.log(
-            `sent ${res.sent.sent}, bounced ${res.sent.bounced}, failed ${res.sent.failed}, deferred ${res.sent.deferred}`,
-          );
-      });
-    });
+  registerDunningCommands(program, withRuntime);
 
   program
     .command('worker')

@@ -197,3 +197,18 @@ function offsetMs(instant: number, timezone: string): number {
   const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
+
+/** The local date and minutes after midnight of an instant in `timezone`. */
+export function localTime(instant: Date, timezone: string): { date: string; minutes: number } {
+  const shifted = new Date(instant.getTime() + offsetMs(instant.getTime(), timezone));
+  return {
+    date: shifted.toISOString().slice(0, 10),
+    minutes: shifted.getUTCHours() * 60 + shifted.getUTCMinutes(),
+  };
+}
+
+/** Whether debtors may be contacted at `instant`: a business day, outside the quiet hours. */
+export function mayContactAt(cal: ContactCalendar, instant: Date): boolean {
+  const { date, minutes } = localTime(instant, cal.timezone);
+  return isBusinessDay(cal, date) && minutes >= cal.quietTo && minutes < cal.quietFrom;
+}

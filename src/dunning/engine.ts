@@ -315,9 +315,6 @@ export function decideDebtor(
   for (const c of candidates) dueTotal += c.item.openMinor;
 
   const resumeLevel = resumeAt > 0 ? levels.filter((l) => l.level <= resumeAt).at(-1) : undefined;
-  const anyInterest = levels.some((l) => l.interest);
-  const anyLumpSum =
-    levels.some((l) => l.lumpSum) && debtor.type === 'B2B' && strategy.currency === GERMAN_PACK.lumpSumCurrency;
   const lines: NoticeLine[] = [];
   let rose = false;
   let belowMinimum = false;
@@ -346,15 +343,6 @@ export function decideDebtor(
       interestRateBp: null,
       lumpSumMinor: 0,
     };
-    if (anyInterest && c.dpd > strategy.interestStartsDaysAfterDue) {
-      const from = dateOfDay(dayNumber(item.dueDate) + 1 + strategy.interestStartsDaysAfterDue);
-      const q = ctx.interest(item.openMinor, from, ctx.asOf, debtor.type === 'B2B');
-      line.interestMinor = q.interestMinor;
-      line.interestFrom = from;
-      line.interestTo = ctx.asOf;
-      line.interestRateBp = q.rateBasisPoints;
-    }
-    if (anyLumpSum && c.dpd > 0 && !ctx.lumpSumClaimed.has(item.itemId)) line.lumpSumMinor = 40_00;
     lines.push(line);
   }
   if (!rose) {
@@ -368,6 +356,20 @@ export function decideDebtor(
   const top = noticeLevel(segment, lines);
   if (!top || channelsFor(top, reachable).length === 0) {
     return { kind: 'skip', reason: 'unreachable', segment: segment.name, holdUpdates };
+  }
+  // Interest and the lump sum only for a notice whose level claims them (the base-rate table is read only then).
+  const lumpSum = top.lumpSum && debtor.type === 'B2B' && strategy.currency === GERMAN_PACK.lumpSumCurrency;
+  for (const line of lines) {
+    const item = line.item;
+    if (top.interest && line.daysPastDue > strategy.interestStartsDaysAfterDue) {
+      const from = dateOfDay(dayNumber(item.dueDate) + 1 + strategy.interestStartsDaysAfterDue);
+      const q = ctx.interest(item.openMinor, from, ctx.asOf, debtor.type === 'B2B');
+      line.interestMinor = q.interestMinor;
+      line.interestFrom = from;
+      line.interestTo = ctx.asOf;
+      line.interestRateBp = q.rateBasisPoints;
+    }
+    if (lumpSum && line.daysPastDue > 0 && !ctx.lumpSumClaimed.has(item.itemId)) line.lumpSumMinor = 40_00;
   }
   return { kind: 'notice', segment, lines, reachable, holdUpdates, resumed };
 }

@@ -546,7 +546,7 @@ async function readPage(
     for (const r of await query<{ debtor_id: string; last: string | null; returned: number }>(
       store,
       `SELECT debtor_id,
-              max(received_at)::date::text FILTER (WHERE state IN ('succeeded', 'partially_refunded', 'refunded')) AS last,
+              (max(received_at) FILTER (WHERE state IN ('succeeded', 'partially_refunded', 'refunded')))::date::text AS last,
               count(*) FILTER (WHERE state = 'returned')::int AS returned
        FROM payments WHERE tenant_id = $1 AND debtor_id = ANY($2::text[]) AND received_at < $3::date
        GROUP BY debtor_id`,
@@ -1053,9 +1053,12 @@ async function summaryOfProposal(
 
 // ---- thank-you after payment ----
 
+/** Thank-you messages of a run are sent as a run of their own (`run-<date>:thanks`), apart from its notices. */
+export const thanksRunOf = (runId: string): string => `${runId}:thanks`;
+
 /**
  * Thanks debtors who paid everything a recent notice listed (within `thankYou.withinDays`), once per notice, as a
- * `thanks` notice of this run: scheduled like any contact, and within the contact cap.
+ * `thanks` notice of the run's thank-you run: scheduled like any contact, and within the contact cap.
  */
 export async function thankPayers(
   store: Store,
@@ -1090,6 +1093,8 @@ export async function thankPayers(
                        AND t.kind = 'thanks' AND t.as_of >= n.as_of)
        AND NOT EXISTS (SELECT 1 FROM notices r WHERE r.tenant_id = n.tenant_id AND r.debtor_id = n.debtor_id
                        AND r.run_id = $3 AND r.kind = 'dunning')
+       AND NOT EXISTS (SELECT 1 FROM notices r WHERE r.tenant_id = n.tenant_id AND r.debtor_id = n.debtor_id
+                       AND r.run_id = $3 || ':thanks')
      ORDER BY n.debtor_id, n.as_of DESC`,
     [tenantId, asOf, runId, opt.withinDays],
   );
@@ -1106,7 +1111,7 @@ export async function thankPayers(
       {
         tenant_id: tenantId,
         notice_id: noticeIdOf(tenantId, runId, r.debtor_id, 'thanks'),
-        run_id: runId,
+        run_id: thanksRunOf(runId),
         debtor_id: r.debtor_id,
         level: 0,
         channel: reach.join(','),

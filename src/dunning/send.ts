@@ -5,9 +5,9 @@ import { type DeliveryOutcome, deliverNotice } from '../channels/dispatch';
 import type { EmailChannel } from '../channels/email';
 import { createEmailNoticeChannel } from '../channels/email-notice';
 import { buildViewModel, type NoticeSettings, toneOfTemplate } from '../channels/from-store';
-import type { NoticeView, RenderedNotice } from '../channels/templates';
-import type { AddressForm, NoticeLocale, NoticeViewModel, Tone } from '../channels/view-model';
-import { ConnectorError } from '../domain/errors';
+import { isTone, type NoticeView, type RenderedNotice } from '../channels/templates';
+import type { AddressForm, NoticeFee, NoticeInterest, NoticeViewModel, Tone } from '../channels/view-model';
+import { ConnectorError, IntegrityError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMoney } from '../domain/money';
 import type { Store } from '../store/db';
@@ -36,9 +36,12 @@ export interface SendOptions {
   channels?: ChannelSet;
   /** Creditor, bank account (RF reference and GiroCode), contact and payment days of the notices. */
   settings?: Partial<NoticeSettings>;
-  /** The tone of each level; else the tone the template name stands for (`first` → neutral). */
+  /**
+   * The tone of each level, for notices that do not record one (`notices.tone`); else the tone the template name
+   * stands for (`first` → neutral).
+   */
   levelTones?: ReadonlyMap<number, Tone>;
-  /** German form of address per debtor. @defaultValue `'Sie'` */
+  /** German form of address per debtor, for notices that do not record one (`notices.address_form`). @defaultValue `'Sie'` */
   addressForm?: (debtor: { debtorId: string; type: 'B2B' | 'B2C' }) => AddressForm;
   /** Tones whose e-mail carries the letter PDF. @defaultValue `['neutral', 'firm', 'final']` */
   attachLetter?: readonly Tone[];
@@ -105,6 +108,10 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
         'n.fee_minor',
         'n.item_ids',
         'n.channel',
+        'n.tone',
+        'n.address_form',
+        'n.interest_minor',
+        'n.lump_sum_minor',
         'd.debtor_id',
         'd.name',
         'd.email',
@@ -142,6 +149,39 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
       .where('item_id', 'in', itemIds)
       .execute();
     const itemById = new Map(items.map((i) => [i.item_id, i]));
+    // Default interest as the run computed it, per item (notice_items, migration 0004).
+    const interestRows = await store.db
+      .selectFrom('notice_items')
+      .select([
+        'notice_id',
+        'item_id',
+        'open_minor',
+        'interest_minor',
+        'interest_from',
+        'interest_to',
+        'interest_rate_bp',
+      ])
+      .where('tenant_id', '=', opts.tenantId)
+      .where(
+        'notice_id',
+        'in',
+        page.map((n) => n.notice_id),
+      )
+      .where('interest_minor', '>', 0)
+      .execute();
+    const interestOf = new Map<string, NoticeInterest[]>();
+    for (const r of interestRows) {
+      const list = interestOf.get(r.notice_id) ?? [];
+      list.push({
+        amountMinor: r.interest_minor,
+        principalMinor: r.open_minor,
+        from: r.interest_from ?? '',
+        to: r.interest_to ?? '',
+        rateBasisPoints: r.interest_rate_bp ?? 0,
+        documentNumbers: [itemById.get(r.item_id)?.document_number ?? r.item_id],
+      });
+      interestOf.set(r.notice_id, list);
+    }
     const previous = await loadAttempts(
       store.db,
       opts.tenantId,
@@ -154,23 +194,40 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
       while (next < page.length) {
         const n = page[next++]!;
         const lang = opts.languages.includes(n.language) ? n.language : opts.defaultLanguage;
-        const tone = opts.levelTones?.get(n.level) ?? toneOfTemplate(n.template);
+        const tone =
+          (n.tone && isTone(n.tone) ? n.tone : undefined) ??
+          opts.levelTones?.get(n.level) ??
+          toneOfTemplate(n.template);
+        const address: AddressForm =
+          n.address_form === 'du' || n.address_form === 'Sie'
+            ? n.address_form
+            : (opts.addressForm?.({ debtorId: n.debtor_id, type: n.type }) ?? 'Sie');
+        const interest = n.interest_minor > 0 ? (interestOf.get(n.notice_id) ?? []) : [];
+        if (interest.reduce((sum, i) => sum + i.amountMinor, 0) !== n.interest_minor) {
+          throw new IntegrityError(
+            `notice ${n.notice_id}: interest ${n.interest_minor} does not match its items' interest in notice_items`,
+          );
+        }
+        const fees: NoticeFee[] = [];
+        if (n.fee_minor > 0) fees.push({ kind: 'dunning-fee', amountMinor: n.fee_minor });
+        if (n.lump_sum_minor > 0) fees.push({ kind: 'lump-sum', amountMinor: n.lump_sum_minor });
         const noticeItems = n.item_ids.flatMap((id) => {
           const i = itemById.get(id);
           return i ? [i] : [];
         });
         let model = buildViewModel({
           noticeId: n.notice_id,
-          locale: (lang === 'en' ? 'en' : 'de') as NoticeLocale,
+          locale: lang,
           tone,
-          address: opts.addressForm?.({ debtorId: n.debtor_id, type: n.type }) ?? 'Sie',
+          address,
           asOf: opts.asOf,
           level: n.level,
           currency: n.currency,
           debtor: n,
           postalAddress: n.address_lines ?? undefined,
           items: noticeItems,
-          fees: n.fee_minor > 0 ? [{ kind: 'dunning-fee', amountMinor: n.fee_minor }] : [],
+          fees,
+          interest,
           settings,
         });
         if (opts.viewModel) {
@@ -206,6 +263,7 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
         const r = opts.render(lang, n.template, view);
         const outbound: OutboundNotice = {
           tenantId: opts.tenantId,
+          template: n.template,
           view: model,
           rendered: {
             subject: r.subject,
