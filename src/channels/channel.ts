@@ -30,6 +30,8 @@ export type DeliveryStatus = 'sent' | 'bounced' | 'failed';
 /** A notice ready to go out: its view model and what was rendered from it. */
 export interface OutboundNotice {
   tenantId: string;
+  /** The template it was rendered from; the letter channel draws only the standard notice. @defaultValue `notice` */
+  template?: string;
   view: NoticeViewModel;
   /** Subject, text, HTML, SMS text and, when the template has a letter form, the letter PDF (rendered on first use). */
   rendered: Required<Pick<RenderedNotice, 'subject' | 'text' | 'html' | 'sms' | 'title'>> & Pick<RenderedNotice, 'pdf'>;

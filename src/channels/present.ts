@@ -53,6 +53,8 @@ export interface NoticeContext {
   locale: string;
   tone: Tone;
   address: AddressForm;
+  /** German `du` form: for templates that write both forms in one file (`{{#if du}}…{{else}}…{{/if}}`). */
+  du: boolean;
   /** firm and final notices: templates set the request in bold. */
   emphasis: boolean;
   asOf: string;
@@ -244,6 +246,7 @@ export function presentNotice(v: NoticeViewModel, labels: Labels): NoticeContext
     locale,
     tone: v.tone,
     address,
+    du: locale === 'de' && address === 'du',
     emphasis: v.tone === 'firm' || v.tone === 'final',
     asOf: v.asOf,
     level: v.level,

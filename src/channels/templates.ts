@@ -171,10 +171,15 @@ export function renderNotice(templatesDir: string, locale: string, template: str
       html: r.html,
       sms: r.sms,
       title: r.title,
-      pdf: () => {
-        pdf ??= renderLetterPdf(r, model);
-        return pdf;
-      },
+      // The letter is the standard notice's; other templates (a thank-you) have no letter form.
+      ...(hasLetterForm(template)
+        ? {
+            pdf: () => {
+              pdf ??= renderLetterPdf(r, model);
+              return pdf;
+            },
+          }
+        : {}),
     };
   }
   const alias = TEMPLATE_ALIASES[template];
@@ -239,6 +244,11 @@ function checkNames(locale: string, template: string): void {
   }
 }
 
+/** Whether a template is the standard notice, which the letter PDF draws (letter/pdf.ts). */
+export function hasLetterForm(template: string): boolean {
+  return (TEMPLATE_ALIASES[template]?.template ?? template) === 'notice';
+}
+
 function isKnownTemplate(templatesDir: string, locale: string, template: string): boolean {
   const name = TEMPLATE_ALIASES[template]?.template ?? template;
   return existsSync(join(resolve(templatesDir), locale, name, 'text.hbs'));
@@ -256,8 +266,11 @@ function renderContext(
   const htmlFile = join(base, 'html.hbs');
   const text = load(textFile, true);
   const html = load(htmlFile, false);
+  const smsFile = join(base, 'sms.hbs');
   const data = { data: { locale: context.locale } };
   const input = { ...context, labels, wording };
+  // A template may bring its own SMS text (a thank-you); the standard notice uses the tone's.
+  const sms = existsSync(smsFile) ? run(smsFile, () => load(smsFile, false, true).body(input, data)) : wording.sms;
   return {
     subject: run(textFile, () => text.subject(input, data))
       .replace(/\s+/g, ' ')
@@ -265,7 +278,7 @@ function renderContext(
     text: `${tidyText(run(textFile, () => text.body(input, data)))}\n`,
     html: run(htmlFile, () => html.body(input, data)).trim(),
     // A no-break space (in formatted amounts) is not in the GSM alphabet and would make the SMS UCS-2.
-    sms: wording.sms.replace(/[\s\u00a0]+/g, ' ').trim(),
+    sms: sms.replace(/[\s\u00a0]+/g, ' ').trim(),
     title: context.title,
     context,
     labels,
@@ -385,6 +398,7 @@ function legacyContext(templatesDir: string, locale: string, tone: Tone, view: N
     locale,
     tone,
     address: 'Sie',
+    du: false,
     emphasis: tone === 'firm' || tone === 'final',
     asOf: view.asOf,
     level: view.level,
@@ -445,7 +459,7 @@ function renderLegacy(templatesDir: string, locale: string, template: string, vi
   };
 }
 
-function load(file: string, withSubject: boolean): Compiled {
+function load(file: string, withSubject: boolean, plain = withSubject): Compiled {
   const hit = cache.get(file);
   if (hit) return hit;
   if (!existsSync(file)) throw new IntegrationError(`template file ${file} does not exist`, 'template');
@@ -460,7 +474,7 @@ function load(file: string, withSubject: boolean): Compiled {
   }
   const compiled: Compiled = {
     subject: compile(file, subjectSource, true),
-    body: compile(file, bodySource, withSubject),
+    body: compile(file, bodySource, plain),
   };
   cache.set(file, compiled);
   return compiled;

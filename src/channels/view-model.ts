@@ -23,8 +23,8 @@ import { IntegrationError } from '../domain/errors';
 import { sumMinor } from '../domain/money';
 
 export const LOCALES = ['de', 'en'] as const;
-/** Locales the shipped templates are written in; a tenant may add its own folders. */
-export type NoticeLocale = (typeof LOCALES)[number];
+/** A two-letter language: the shipped templates are written in de and en; a tenant may add its own folders. */
+export type NoticeLocale = (typeof LOCALES)[number] | (string & {});
 
 export const TONES = ['friendly', 'neutral', 'firm', 'final'] as const;
 /** How firmly the notice speaks: a nudge, a plain notice, a demand, the last notice before escalation. */
@@ -190,7 +190,7 @@ export function checkViewModel(v: NoticeViewModel): void {
   const fail = (field: string, message: string): never => {
     throw new IntegrationError(message, `notice ${v.noticeId}: ${field}`);
   };
-  if (!(LOCALES as readonly string[]).includes(v.locale)) fail('locale', `"${v.locale}" is not one of de, en`);
+  if (!/^[a-z]{2}$/.test(v.locale)) fail('locale', `"${v.locale}" is not a two-letter language such as de or en`);
   if (!(TONES as readonly string[]).includes(v.tone)) fail('tone', `"${v.tone}" is not one of ${TONES.join(', ')}`);
   if (v.address !== undefined && !(ADDRESS_FORMS as readonly string[]).includes(v.address)) {
     fail('address', `"${v.address}" is not du or Sie`);

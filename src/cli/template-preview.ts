@@ -11,7 +11,7 @@ import { renderLetterPdf } from '../channels/letter/pdf';
 import { IMAGE_CIDS } from '../channels/present';
 import { noticeImages } from '../channels/qr';
 import { smsLength } from '../channels/sms/segments';
-import { renderNoticeView } from '../channels/templates';
+import { hasLetterForm, renderNoticeView } from '../channels/templates';
 import { ADDRESS_FORMS, type AddressForm, type NoticeLocale, TONES, type Tone } from '../channels/view-model';
 import { IntegrationError } from '../domain/errors';
 import { type Runtime, resolveTemplatesDir } from '../runtime';
@@ -175,6 +175,7 @@ async function preview(rt: Runtime, template: string, o: PreviewOptions): Promis
       break;
     }
     case 'pdf':
+      if (!hasLetterForm(template)) throw new IntegrationError(`template "${template}" has no letter form`, '--format');
       output = await renderLetterPdf(rendered, view, {
         returnAddress: returnAddress.length ? returnAddress : undefined,
       });

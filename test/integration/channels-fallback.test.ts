@@ -151,4 +151,48 @@ describe.each(STORE_FACTORIES)('sending with fallback on $name', (factory) => {
     expect(readdirSync(mailDir).filter((f) => f.endsWith('.eml'))).toHaveLength(1);
     expect(readdirSync(printDir)).toHaveLength(1);
   });
+
+  it('tells what the run recorded: tone, form of address, default interest and the lump sum', async () => {
+    const tenantId = 't-recorded';
+    await seedNotices(store, tenantId, [
+      {
+        debtorId: 'kiosk',
+        name: 'Kiosk Kaya',
+        email: 'kaya@kunde.example',
+        channel: 'email',
+        template: 'first',
+        tone: 'final',
+        addressForm: 'du',
+        items: [{ doc: 'R-9001', due: '2025-01-31', openMinor: 100000 }],
+        feeMinor: 500,
+        lumpSumMinor: 4000,
+        // 1,000.00 at 12.27 % for 59 days (1 Feb – 31 Mar 2025), act/365, worked out by hand: 19.83
+        interest: [{ doc: 'R-9001', minor: 1983, from: '2025-02-01', to: '2025-03-31', rateBasisPoints: 1227 }],
+      },
+    ]);
+    const r = await sendPendingNotices(store, {
+      tenantId,
+      tenantName: 'Acme Mobil GmbH',
+      runId: RUN_ID,
+      asOf: '2025-03-31',
+      languages: ['de', 'en'],
+      defaultLanguage: 'de',
+      levelNames: new Map([[2, 'first']]),
+      render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
+      email,
+    });
+    expect(r.sent).toBe(1);
+    const file = readdirSync(mailDir)
+      .filter((f) => f.endsWith('.eml'))
+      .find((f) => readFileSync(join(mailDir, f), 'utf8').includes('kaya@kunde.example'))!;
+    const mail = await simpleParser(readFileSync(join(mailDir, file)));
+    const text = (mail.text ?? '').replace(/\u00a0/g, ' ');
+    expect(mail.subject).toMatch(/^Letzte Mahnung/);
+    expect(text).toMatch(/^Hallo Kiosk Kaya,/);
+    expect(text).toContain('Mahngebühr: 5,00 €');
+    expect(text).toContain('Verzugspauschale (§ 288 Abs. 5 BGB): 40,00 €');
+    expect(text).toContain('Verzugszinsen 12,27 % p. a. auf 1.000,00 € vom 01.02.2025 bis 31.03.2025: 19,83 €');
+    expect(text).toContain('Gesamtbetrag: 1.064,83 €'); // 1,000.00 + 5.00 + 40.00 + 19.83
+    expect(text).toMatch(/Inkasso/);
+  });
 });

@@ -212,6 +212,12 @@ export interface SeedDebtor {
   template?: string;
   items: { doc: string; due: string; openMinor: number; source?: string }[];
   feeMinor?: number;
+  /** What the run recorded (migration 0004): tone, form of address, §288 lump sum, interest per item. */
+  tone?: string;
+  addressForm?: string;
+  lumpSumMinor?: number;
+  interest?: { doc: string; minor: number; from: string; to: string; rateBasisPoints: number }[];
+  runId?: string;
 }
 
 export const RUN_ID = 'run-2025-03-31';
@@ -245,6 +251,7 @@ export async function seedNotices(store: Store, tenantId: string, debtors: SeedD
         .execute();
     }
     const ids: string[] = [];
+    const idByDoc = new Map<string, string>();
     for (const i of d.items) {
       const row = await store.db
         .insertInto('items')
@@ -264,13 +271,15 @@ export async function seedNotices(store: Store, tenantId: string, debtors: SeedD
         .returning('item_id')
         .executeTakeFirstOrThrow();
       ids.push(row.item_id);
+      idByDoc.set(i.doc, row.item_id);
     }
+    const noticeId = `ntc-${tenantId}-${d.debtorId}`;
     await store.db
       .insertInto('notices')
       .values({
         tenant_id: tenantId,
-        notice_id: `ntc-${tenantId}-${d.debtorId}`,
-        run_id: RUN_ID,
+        notice_id: noticeId,
+        run_id: d.runId ?? RUN_ID,
         debtor_id: d.debtorId,
         level: 2,
         channel: d.channel,
@@ -285,7 +294,31 @@ export async function seedNotices(store: Store, tenantId: string, debtors: SeedD
         fee_minor: d.feeMinor ?? 0,
         item_ids: JSON.stringify(ids),
         status: 'pending',
+        tone: d.tone ?? null,
+        address_form: d.addressForm ?? null,
+        interest_minor: (d.interest ?? []).reduce((s, i) => s + i.minor, 0),
+        lump_sum_minor: d.lumpSumMinor ?? 0,
       })
       .execute();
+    for (const i of d.interest ?? []) {
+      const item = d.items.find((x) => x.doc === i.doc)!;
+      await store.db
+        .insertInto('notice_items')
+        .values({
+          tenant_id: tenantId,
+          notice_id: noticeId,
+          item_id: idByDoc.get(i.doc)!,
+          debtor_id: d.debtorId,
+          level_before: 1,
+          level: 2,
+          days_past_due: 30,
+          open_minor: item.openMinor,
+          interest_minor: i.minor,
+          interest_from: i.from,
+          interest_to: i.to,
+          interest_rate_bp: i.rateBasisPoints,
+        })
+        .execute();
+    }
   }
 }

@@ -199,6 +199,21 @@ describe('letters to the print service', () => {
     expect(readdirSync(out)).toEqual(['batch-1']);
   });
 
+  it('draws only the standard notice: a thank-you has no letter form', async () => {
+    const channel = createLetterChannel({
+      outDir: mkdtempSync(join(tmpdir(), 'clearhub-print-')),
+      templatesDir: TEMPLATES,
+    });
+    const notice = {
+      ...outboundOf(goldenView('de', 'friendly', 'Sie', { noticeId: 'ntc-thanks' })),
+      template: 'thank-you',
+    };
+    expect(await channel.send(notice)).toMatchObject({
+      status: 'failed',
+      reason: 'template "thank-you" has no letter form',
+    });
+  });
+
   it('a batch that cannot be written leaves no half folder and lets its letters go again', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'clearhub-print-')), 'file');
     require('node:fs').writeFileSync(out, 'not a folder');

@@ -193,6 +193,48 @@ describe('notice templates per locale, tone and form of address', () => {
     });
   });
 
+  describe('the thank-you after payment', () => {
+    const paid = (locale: 'de' | 'en', address: 'du' | 'Sie') =>
+      goldenView(locale, 'friendly', address, {
+        items: goldenView(locale, 'friendly').items.map((i) => ({ ...i, openMinor: 0 })),
+        fees: [],
+        interest: [],
+        totals: { itemsMinor: 0, feesMinor: 0, interestMinor: 0, totalMinor: 0 },
+        payLink: undefined,
+      });
+
+    it.each([
+      ['de', 'Sie', /^Vielen Dank für Ihre Zahlung/, /Ihre Zahlung ist eingegangen/],
+      ['de', 'du', /^Danke für deine Zahlung/, /deine Zahlung ist angekommen/],
+      ['en', 'Sie', /^Thank you for your payment/, /we have received your payment/],
+    ] as const)('%s/%s thanks, lists the settled invoices and asks for nothing', (locale, address, subject, sms) => {
+      const r = renderNoticeView(TEMPLATES, paid(locale, address), 'thank-you');
+      expect(r.subject).toMatch(subject);
+      for (const item of GOLDEN.items) expect(r.text).toContain(item.doc);
+      expect(r.text).not.toMatch(/Gesamtbetrag|Total|IBAN|Mahnung|overdue/);
+      if (address === 'du') expect(`${r.subject}\n${r.text}`).not.toMatch(SIE_WORDS);
+      expect(r.sms).toMatch(sms);
+      expect(r.html).toContain('<li>');
+    });
+
+    it('has no letter form', () => {
+      const model = paid('de', 'Sie');
+      const out = renderNotice(TEMPLATES, 'de', 'thank-you', {
+        debtor: { name: 'x', salutation: 'x' },
+        tenant: { name: 'x' },
+        level: 0,
+        levelName: '',
+        items: [],
+        fee: '',
+        total: '',
+        currency: 'EUR',
+        asOf: '2025-03-31',
+        model,
+      });
+      expect(out.pdf).toBeUndefined();
+    });
+  });
+
   describe('template files', () => {
     const own = mkdtempSync(join(tmpdir(), 'clearhub-tpl-'));
     afterEach(() => clearTemplateCache());

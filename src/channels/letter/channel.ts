@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ConnectorError } from '../../domain/errors';
 import { formatMinor } from '../../domain/money';
 import type { Channel, ChannelSendResult, OutboundNotice } from '../channel';
-import { renderNoticeView } from '../templates';
+import { hasLetterForm, renderNoticeView } from '../templates';
 import {
   collect,
   drawLetter,
@@ -110,11 +110,14 @@ export function createLetterChannel(opts: LetterChannelOptions): Channel {
       const { view } = notice;
       const seen = done.get(view.noticeId);
       if (seen) return seen;
+      if (notice.template && !hasLetterForm(notice.template)) {
+        return { channel: 'letter', status: 'failed', reason: `template "${notice.template}" has no letter form` };
+      }
       const address = (view.debtor.postalAddress ?? []).filter((l) => l.trim() !== '');
       if (address.length < MIN_ADDRESS_LINES) {
         return { channel: 'letter', status: 'failed', reason: 'debtor has no postal address' };
       }
-      const rendered = renderNoticeView(opts.templatesDir, view);
+      const rendered = renderNoticeView(opts.templatesDir, view, notice.template);
       const content = await prepareLetter(rendered, view);
       const sequence = pending.length + 1;
       const result: ChannelSendResult = {
