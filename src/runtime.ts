@@ -1,6 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEmailChannel, type EmailChannel } from './channels/email';
+import { channelsFromConfig } from './channels/from-config';
+import type { NoticeSettings } from './channels/from-store';
 import { renderNotice } from './channels/templates';
 import { loadTenantConfig } from './config/load';
 import type { TenantConfig } from './config/schema';
@@ -312,6 +314,14 @@ export class Runtime {
         levelNames: new Map(strategy.levels.map((l) => [l.level, l.name])),
         render: (locale, template, view) => renderNotice(templatesDir, locale, template, view),
         email,
+        // SMS and letter from the tenant's channels section; a notice whose first channel fails falls back to them.
+        channels: channelsFromConfig(cfg.channels, {
+          home: this.home,
+          templatesDir,
+          secret,
+          ...(this.callLog ? { smsLogger: this.smsCallLog(cfg.tenant.id) } : {}),
+        }),
+        settings: this.noticeSettings(cfg),
         onProgress: (n) => opts.onProgress?.('send', n),
         ...this.payLinks(cfg),
       });
@@ -354,6 +364,36 @@ export class Runtime {
         }),
       }),
     };
+  }
+
+  /**
+   * What notices print about the creditor: the tenant's name, and for transfers the account of its bank-transfer
+   * provider (the same account the checkout's bank instructions name), when that provider is configured and usable.
+   */
+  private noticeSettings(cfg: TenantConfig): Partial<NoticeSettings> {
+    const bt = cfg.gateway?.providers['bank-transfer'];
+    let account: { iban: string; bic?: string; beneficiary?: string } | undefined;
+    if (bt) {
+      try {
+        const iban = secret(String(bt.iban ?? ''), 'gateway.providers.bank-transfer.iban');
+        if (iban) {
+          account = {
+            iban: iban.replace(/\s+/g, ''),
+            ...(typeof bt.bic === 'string' ? { bic: bt.bic } : {}),
+            ...(typeof bt.creditorName === 'string' ? { beneficiary: bt.creditorName } : {}),
+          };
+        }
+      } catch (err) {
+        if (!(err instanceof IntegrationError)) throw err;
+      }
+    }
+    return { creditor: { name: cfg.tenant.name, addressLines: [] }, ...(account ? { bankAccount: account } : {}) };
+  }
+
+  /** SMS provider call lines go where the connectors' call lines go. */
+  private smsCallLog(tenant: string) {
+    const log = (message: string, meta: object) => this.callLog?.({ tenant, message, ...meta });
+    return { info: log, warn: log };
   }
 
   /** Tenants with a `gateway` section. */
