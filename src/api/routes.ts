@@ -8,6 +8,7 @@ import type { Database } from '../store/schema';
 import { scrubText } from './logger';
 import { fieldProblems, problems } from './problems';
 import { cashRoutes } from './routes-cash';
+import { dunningRoutes } from './routes-dunning';
 import { gatewayRoutes } from './routes-gateway';
 import {
   type Amount,
@@ -181,7 +182,7 @@ export interface RouteDeps {
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export function buildRoutes(deps: RouteDeps): Route[] {
-  return [...coreRoutes(deps), ...gatewayRoutes(deps), ...cashRoutes(deps)];
+  return [...coreRoutes(deps), ...gatewayRoutes(deps), ...cashRoutes(deps), ...dunningRoutes(deps)];
 }
 
 function coreRoutes(deps: RouteDeps): Route[] {

@@ -14,6 +14,7 @@ import {
   noticeIdOf,
   type PlanLine,
   query,
+  settlePaidHolds,
   statsOf,
   tally,
   thankPayers,
@@ -28,7 +29,7 @@ async function proposedRun(store: Store, tenantId: string, runId: string) {
     .where('tenant_id', '=', tenantId)
     .where('run_id', '=', runId)
     .executeTakeFirst();
-  if (!run) throw new IntegrationError(`no run ${runId}`, 'run');
+  if (!run) throw new IntegrationError(`no run ${runId}`, 'run', { notFound: true });
   return run;
 }
 
@@ -39,6 +40,7 @@ function requireProposed(run: { run_id: string; status: string }): void {
         ? `run ${run.run_id} is not a proposal any more: it was executed`
         : `run ${run.run_id} is not a proposal (status ${run.status})`,
       'run',
+      { conflict: true },
     );
   }
 }
@@ -48,6 +50,7 @@ function requireStrategy(run: { run_id: string; strategy: string; strategy_versi
     throw new IntegrationError(
       `run ${run.run_id} was proposed with strategy ${run.strategy} v${run.strategy_version}, not ${s.name} v${s.version}`,
       'strategy',
+      { conflict: true },
     );
   }
 }
@@ -482,6 +485,7 @@ export async function approveProposal(
     tally(result, plans, written);
     o.onProgress?.(result.debtorsConsidered);
   }
+  await settlePaidHolds(store, o.tenantId, o.runId, run.as_of);
   if (o.strategy.thankYou) result.thanks = await thankPayers(store, o.tenantId, o.runId, o.strategy, run.as_of);
   await store.db
     .updateTable('dunning_runs')

@@ -150,6 +150,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     throw new IntegrationError(
       `run ${runId} was made with strategy ${run.strategy} v${run.strategy_version}; a run date takes one strategy (this is ${strategy.name} v${strategy.version})`,
       'strategy',
+      { conflict: true },
     );
   }
   if (run.status === 'proposed' || (run.mode === 'proposal' && run.status === 'running')) {
@@ -157,6 +158,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       throw new IntegrationError(
         `run ${runId} is a proposal awaiting approval: review it and run \`clearhub dunning approve ${runId}\``,
         'run',
+        { conflict: true },
       );
     }
     if (run.status === 'proposed') return summaryOfProposal(store, tenantId, runId, strategy);
@@ -168,7 +170,9 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       .where('run_id', '=', runId)
       .execute();
   } else if (opts.mode === 'proposal') {
-    throw new IntegrationError(`run ${runId} was executed already; a proposal comes before the run`, 'run');
+    throw new IntegrationError(`run ${runId} was executed already; a proposal comes before the run`, 'run', {
+      conflict: true,
+    });
   }
 
   const result: DunningRunResult = {
@@ -228,8 +232,10 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     }
     opts.onProgress?.(result.debtorsConsidered);
   }
-  if (opts.mode === 'execute' && strategy.thankYou)
-    result.thanks = await thankPayers(store, tenantId, runId, strategy, asOf);
+  if (opts.mode === 'execute') {
+    await settlePaidHolds(store, tenantId, runId, asOf);
+    if (strategy.thankYou) result.thanks = await thankPayers(store, tenantId, runId, strategy, asOf);
+  }
   await store.db
     .updateTable('dunning_runs')
     .set({
@@ -1052,6 +1058,29 @@ async function summaryOfProposal(
 }
 
 // ---- thank-you after payment ----
+
+/**
+ * Promises and plans whose covered items are all paid end as kept. (A debtor without open items is not visited by the
+ * pages, so this one statement closes them.)
+ */
+export async function settlePaidHolds(store: Store, tenantId: string, runId: string, asOf: string): Promise<void> {
+  await store.rawTransaction((s) =>
+    s.query(
+      `WITH done AS (
+         UPDATE holds h SET resolved_at = now(), outcome = 'kept', resolution = 'paid; seen by ' || $2::text
+         WHERE h.tenant_id = $1 AND h.kind IN ('promise', 'plan') AND h.resolved_at IS NULL AND h.item_ids IS NOT NULL
+           AND h.starts_on <= $3::date
+           AND NOT EXISTS (SELECT 1 FROM items i WHERE i.tenant_id = h.tenant_id
+                             AND i.item_id IN (SELECT jsonb_array_elements_text(h.item_ids))
+                             AND i.status = 'open' AND i.open_minor > 0)
+         RETURNING hold_id, kind)
+       INSERT INTO events (tenant_id, type, subject, payload)
+       SELECT $1, 'hold.released', 'hold:' || hold_id, jsonb_build_object('holdId', hold_id, 'kind', kind, 'reason', 'kept: paid')
+       FROM done`,
+      [tenantId, runId, asOf],
+    ),
+  );
+}
 
 /** Thank-you messages of a run are sent as a run of their own (`run-<date>:thanks`), apart from its notices. */
 export const thanksRunOf = (runId: string): string => `${runId}:thanks`;
