@@ -295,10 +295,16 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .argument('<item>', 'item id or document number')
     .option('--tenant <id>')
     .requiredOption('--reason <text>')
+    .option('--since <date>', 'when the debtor raised it (default: today)')
     .option('--json', 'print JSON')
     .action(async (itemId: string, o, cmd: Command) => {
       await withRuntime(cmd, async (rt) => {
-        const r = await disputeItem(rt.store, { tenantId: rt.tenant(o.tenant).tenant.id, itemId, reason: o.reason });
+        const r = await disputeItem(rt.store, {
+          tenantId: rt.tenant(o.tenant).tenant.id,
+          itemId,
+          reason: o.reason,
+          ...(o.since ? { startsOn: checkDate(o.since, '--since') } : {}),
+        });
         if (o.json) return console.log(JSON.stringify(r.hold));
         console.log(`${r.created ? 'dispute' : 'already disputed:'} ${r.hold.holdId} on item ${r.hold.itemId}`);
       });

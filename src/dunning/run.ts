@@ -173,20 +173,12 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     throw new IntegrationError(`run ${runId} was executed already; a proposal comes before the run`, 'run', {
       conflict: true,
     });
+  } else if (run.mode === 'proposal' && run.status === 'completed') {
+    // An approved proposal is the run: what the reviewer held or dropped stays out, and nothing is added to it.
+    return { ...emptyResult(runId, strategy, 'completed') };
   }
 
-  const result: DunningRunResult = {
-    runId,
-    status: opts.mode === 'proposal' ? 'proposed' : 'completed',
-    strategy: { name: strategy.name, version: strategy.version },
-    debtorsConsidered: 0,
-    noticesCreated: 0,
-    itemsDunned: 0,
-    byLevel: {},
-    bySegment: {},
-    skipped: {},
-    thanks: 0,
-  };
+  const result = emptyResult(runId, strategy, opts.mode === 'proposal' ? 'proposed' : 'completed');
   const ctx = engineContext(strategy, asOf);
   const facts = emptyFacts(ctx.calendar);
   const pageItems = opts.pageSize ?? 20_000;
@@ -247,6 +239,25 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     .where('run_id', '=', runId)
     .execute();
   return result;
+}
+
+export function emptyResult(
+  runId: string,
+  strategy: { name: string; version: number },
+  status: DunningRunResult['status'],
+): DunningRunResult {
+  return {
+    runId,
+    status,
+    strategy: { name: strategy.name, version: strategy.version },
+    debtorsConsidered: 0,
+    noticesCreated: 0,
+    itemsDunned: 0,
+    byLevel: {},
+    bySegment: {},
+    skipped: {},
+    thanks: 0,
+  };
 }
 
 export function statsOf(r: DunningRunResult): Record<string, number> {
