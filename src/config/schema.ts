@@ -225,7 +225,10 @@ export const gatewaySchema = z.strictObject({
   /** How long a pay link works after the notice that carries it. @defaultValue 30 */
   payLinkTtlDays: int.min(1).max(365).default(30),
   /** How long a checkout session can be paid. @defaultValue 60 */
-  sessionTtlMinutes: int.min(5).max(60 * 24 * 7).default(60),
+  sessionTtlMinutes: int
+    .min(5)
+    .max(60 * 24 * 7)
+    .default(60),
   /**
    * Methods withdrawn from debtors in arrears (DESIGN §6 eligibility): from this dunning level on, the listed flow
    * kinds (e.g. `bnpl_invoice`) or method ids (e.g. `invoice`) are not offered. The dunning strategy can withdraw more.

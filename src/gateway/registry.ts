@@ -42,7 +42,10 @@ const FACTORIES: Record<ProviderName, Factory> = {
   paypal: (o, ctx) => {
     const { createPayPalProvider } =
       require('./providers/paypal/connector') as typeof import('./providers/paypal/connector');
-    return createPayPalProvider(o as Parameters<typeof createPayPalProvider>[0], { tenant: ctx.tenantId, ...(ctx.log ? { log: ctx.log } : {}) });
+    return createPayPalProvider(o as Parameters<typeof createPayPalProvider>[0], {
+      tenant: ctx.tenantId,
+      ...(ctx.log ? { log: ctx.log } : {}),
+    });
   },
   'sepa-direct-debit': (o, ctx) => {
     const { createSepaDirectDebitProvider } =
