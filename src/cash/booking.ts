@@ -8,11 +8,22 @@
  * which is right for one webhook and far too slow for a statement of 100,000 entries; test/integration/cash-booking
  * checks the two agree.
  */
-import { newId } from '../domain/ids';
 import type { WriteBackCommand } from '../domain/write-back';
 import { csvField, type RawSession } from '../store/db';
 
-/** An item as locked for booking. */
+/** Error code of {@link BookingConflict}. */
+export const BOOKING_CONFLICT = 'CLEARHUB_BOOKING_CONFLICT';
+
+/**
+ * An item a batch pays changed between reading it and booking (a webhook or a person allocated to it): the batch is
+ * rolled back and goes round again with fresh amounts.
+ */
+export class BookingConflict extends Error {
+  override readonly name = 'BookingConflict';
+  readonly code = BOOKING_CONFLICT;
+}
+
+/** An item as read for booking. */
 export interface BookableItem {
   itemId: string;
   source: string;
@@ -60,7 +71,10 @@ function* csvRows<T>(rows: readonly T[], line: (r: T) => string): Iterable<strin
   if (buf) yield buf;
 }
 
-/** Writes the bookings in the caller's transaction. Item open amounts in `lines` are those before the batch. */
+/**
+ * Writes the bookings in the caller's transaction. Item open amounts in `lines` are those before the line (as read by
+ * the caller); an item that changed since is a {@link BookingConflict}.
+ */
 export async function writeBookings(s: RawSession, tenantId: string, bookings: readonly Booking[]): Promise<void> {
   if (bookings.length === 0) return;
   const t = csvField(tenantId);
@@ -98,19 +112,35 @@ export async function writeBookings(s: RawSession, tenantId: string, bookings: r
     await s.copyIn(
       'allocations',
       ['tenant_id', 'allocation_id', 'payment_id', 'item_id', 'amount_minor'],
-      csvRows(lines, ({ b, l }) => `${t},${newId()},${b.paymentId},${csvField(l.item.itemId)},${l.amountMinor}\n`),
+      // The n-th allocation of a payment: time-ordered like the payment id, so a reversal (newer ids) takes back the
+      // last allocation first, as it does for allocateSettled's.
+      csvRows(
+        bookings.flatMap((b) => b.lines.map((l, n) => ({ b, l, n }))),
+        ({ b, l, n }) =>
+          `${t},${b.paymentId}.${String(n + 1).padStart(3, '0')},${b.paymentId},${csvField(l.item.itemId)},${l.amountMinor}\n`,
+      ),
     );
-    // Each item's open amount after the whole batch (an item two entries pay is updated once).
+    // Each item's open amount after the whole batch (an item two entries pay is updated once), on the condition that
+    // it is still open for what the plan was made with.
+    const before = new Map<string, number>();
     const open = new Map<string, number>();
-    for (const { l } of lines) open.set(l.item.itemId, (open.get(l.item.itemId) ?? l.item.openMinor) - l.amountMinor);
-    await s.query(
+    for (const { l } of lines) {
+      if (!before.has(l.item.itemId)) before.set(l.item.itemId, l.item.openMinor);
+      open.set(l.item.itemId, (open.get(l.item.itemId) ?? l.item.openMinor) - l.amountMinor);
+    }
+    const updated = await s.query(
       `UPDATE items AS i SET open_minor = v.open_minor,
               status = CASE WHEN v.open_minor = 0 THEN 'closed' ELSE 'open' END,
               version = i.version + 1, updated_at = now()
-       FROM unnest($2::text[], $3::bigint[]) AS v(item_id, open_minor)
-       WHERE i.tenant_id = $1 AND i.item_id = v.item_id`,
-      [tenantId, [...open.keys()], [...open.values()]],
+       FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS v(item_id, open_minor, before)
+       WHERE i.tenant_id = $1 AND i.item_id = v.item_id AND i.status = 'open' AND i.open_minor = v.before`,
+      [tenantId, [...open.keys()], [...open.values()], [...before.values()]],
     );
+    if (updated.affectedRows !== open.size) {
+      throw new BookingConflict(
+        `${open.size - updated.affectedRows} of ${open.size} items changed while the batch was booked`,
+      );
+    }
     await s.copyIn(
       'outbox',
       ['tenant_id', 'outbox_id', 'source', 'kind', 'item_id', 'command'],

@@ -4,15 +4,16 @@
  * sources; the rest waits in the worklist with ranked suggestions. SEPA direct-debit collections are settled by their
  * end-to-end ids, and R-transactions (returns) reverse what they took back.
  *
- * Set-based (DESIGN §4): entries go in batches, each batch one transaction with one query per kind of lookup and COPY
- * for what it writes. Imports of the same account are serialised by an advisory lock, so two uploads of one file
- * cannot book an entry twice.
+ * Set-based (DESIGN §4): entries go in batches; each batch is read and matched with one query per kind of lookup, then
+ * booked with COPY and one UPDATE. An entry is booked once whatever happens: its key is unique per account, so when
+ * two uploads of one file race, the later one's batch is refused, read again (now finding the entries imported) and
+ * books only what is left.
  */
 import { newId } from '../domain/ids';
 import { csvField, type RawSession, type Store } from '../store/db';
 import type { EntryKind, EntryStatus, MatchedBy, Suggestion } from '../store/schema-cash';
 import { planAllocation } from './allocation-rules';
-import { type BookableItem, type Booking, type BookingLine, writeBookings } from './booking';
+import { BOOKING_CONFLICT, type BookableItem, type Booking, type BookingLine, writeBookings } from './booking';
 import {
   type CollectionOutcomeSink,
   collectionEndToEndIds,
@@ -23,7 +24,7 @@ import { entryKeys, kindOf, paymentKeyOf, statementKeyOf } from './keys';
 import { type EntryProbe, matchBatch, probeOf } from './matcher';
 import { normaliseIban } from './remittance';
 import { applyReturn } from './returns';
-import { type OpenItem, toSuggestion } from './scoring';
+import { type Candidate, type Decision, type OpenItem, toSuggestion } from './scoring';
 import { type CashSettings, feeMatcher, loadCashSettings } from './settings';
 import type { Statement, StatementEntry, StatementFormat } from './statement';
 
@@ -122,34 +123,57 @@ export async function importStatements(store: Store, input: ImportStatementsInpu
   };
   const statementIds: string[] = [];
 
+  const jobs: { stmt: BatchStatement; batch: Prepared[] }[] = [];
   for (const statement of input.statements) {
     summary.entries += statement.entries.length;
     const statementId = await recordStatement(store, tenantId, statement, input);
     statementIds.push(statementId);
     const keys = entryKeys(statement);
-    const prepared: Prepared[] = statement.entries.map((entry, i) => ({ entry, key: keys[i]!, position: i + 1 }));
-    for (let i = 0; i < prepared.length; i += batchSize) {
-      const batch = prepared.slice(i, i + batchSize);
-      const r = await store.rawTransaction((s) =>
-        importBatch(
-          s,
-          tenantId,
-          settings,
-          { statementId, account: statement.account, currency: statement.currency },
-          batch,
+    const stmt = { statementId, account: statement.account, currency: statement.currency };
+    const prepared = statement.entries.map((entry, i) => ({ entry, key: keys[i]!, position: i + 1 }));
+    for (let i = 0; i < prepared.length; i += batchSize) jobs.push({ stmt, batch: prepared.slice(i, i + batchSize) });
+  }
+  // A pipeline: while batch n is booked, batch n + 1 is read and matched on another connection. Booking is split in
+  // lanes by debtor (entries without a debtor by key), each on its own connection: lanes never touch the same items,
+  // so they never wait for each other. Reading takes no lock; booking locks what it books and reads it again.
+  const lanes = store.dialect === 'postgres' ? 2 : 1;
+  const committed = new Set<string>();
+  const read = (j: number) =>
+    store.rawTransaction((s) => readBatch(s, tenantId, settings, jobs[j]!.stmt, jobs[j]!.batch, lanes));
+  let ahead = jobs.length > 0 ? read(0) : undefined;
+  for (let j = 0; j < jobs.length; j++) {
+    let matched = await ahead!;
+    ahead = j + 1 < jobs.length ? read(j + 1) : undefined;
+    // A failed read ahead is reported when its turn comes; until then it must not be an unhandled rejection.
+    ahead?.catch(() => undefined);
+    for (let attempt = 1; ; attempt++) {
+      const results = await Promise.allSettled(
+        Array.from({ length: lanes }, (_, lane) =>
+          store.rawTransaction((s) => writeBatch(s, tenantId, settings, matched, lane)),
         ),
       );
-      summary.alreadyImported += r.alreadyImported;
-      summary.credits += r.credits;
-      summary.autoAllocated += r.autoAllocated;
-      summary.suggested += r.suggested;
-      summary.unmatched += r.unmatched;
-      summary.ignored += r.ignored;
-      const t = totals(statement.currency);
-      t.receivedMinor += r.receivedMinor;
-      t.allocatedMinor += r.allocatedMinor;
-      t.worklistMinor += r.worklistMinor;
+      for (const r of results) if (r.status === 'fulfilled') add(r.value);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failure) break;
+      // Another import of the same file booked some of these entries first (the unique entry key refused ours), or an
+      // item changed under the batch: read the batch again and book what is left.
+      const code = (failure.reason as { code?: string }).code;
+      if ((code !== '23505' && code !== BOOKING_CONFLICT) || attempt >= 3) throw failure.reason;
+      matched = await store.rawTransaction((s) => readBatch(s, tenantId, settings, matched.stmt, matched.batch, lanes));
     }
+    summary.alreadyImported += matched.knownKeys.filter((k) => !committed.has(k)).length;
+  }
+  function add(r: BatchResult & { keys: string[]; currency: string }) {
+    for (const k of r.keys) committed.add(k);
+    summary.credits += r.credits;
+    summary.autoAllocated += r.autoAllocated;
+    summary.suggested += r.suggested;
+    summary.unmatched += r.unmatched;
+    summary.ignored += r.ignored;
+    const t = totals(r.currency);
+    t.receivedMinor += r.receivedMinor;
+    t.allocatedMinor += r.allocatedMinor;
+    t.worklistMinor += r.worklistMinor;
   }
 
   // Collections and returns go one by one through the shared settlement room: they are few, and each touches a
@@ -263,7 +287,6 @@ async function recordStatement(
 }
 
 interface BatchResult {
-  alreadyImported: number;
   credits: number;
   autoAllocated: number;
   suggested: number;
@@ -283,6 +306,9 @@ interface EntryRow {
   debtorId: string | null;
   paymentId: string | null;
   suggestions: Suggestion[];
+  note: string | null;
+  /** The booking lane (see importStatements). */
+  lane: number;
 }
 
 const ENTRY_COLUMNS = [
@@ -313,56 +339,88 @@ const ENTRY_COLUMNS = [
   'debtor_id',
   'payment_id',
   'suggestions',
+  'note',
 ] as const;
 
-async function importBatch(
+interface BatchStatement {
+  statementId: string;
+  account: string;
+  currency: string;
+}
+
+/** A batch read and matched, not booked yet. */
+interface MatchedBatch {
+  stmt: BatchStatement;
+  batch: readonly Prepared[];
+  /** Keys of entries found imported already. */
+  knownKeys: string[];
+  rows: EntryRow[];
+  credits: EntryRow[];
+  toMatch: EntryRow[];
+  decisions: Decision[];
+  candidates: Candidate[][];
+}
+
+/** The keys of a batch already imported for the account; cheap when none is in the batch's date range. */
+/** A stable lane for a debtor or an entry key. */
+function laneOf(id: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
+  return (h >>> 0) % lanes;
+}
+
+async function importedKeys(s: RawSession, tenantId: string, account: string, batch: readonly Prepared[]) {
+  // Entry keys begin with the booking date: when the account has no entry in the batch's date range (the usual daily
+  // import), nothing in it can have been imported before. (entry_key is COLLATE "C": the range is byte order.)
+  let first = batch[0]!.entry.bookingDate;
+  let last = first;
+  for (const p of batch) {
+    if (p.entry.bookingDate < first) first = p.entry.bookingDate;
+    if (p.entry.bookingDate > last) last = p.entry.bookingDate;
+  }
+  const seen = new Set<string>();
+  const { rows: any } = await s.query(
+    'SELECT 1 FROM statement_entries WHERE tenant_id = $1 AND account = $2 AND entry_key >= $3 AND entry_key < $4 LIMIT 1',
+    [tenantId, account, first, `${last}~`],
+  );
+  if (any.length === 0) return seen;
+  const { rows: known } = await s.query<{ entry_key: string }>(
+    'SELECT entry_key FROM statement_entries WHERE tenant_id = $1 AND account = $2 AND entry_key = ANY($3::text[])',
+    [tenantId, account, batch.map((p) => p.key)],
+  );
+  for (const r of known) seen.add(r.entry_key);
+  return seen;
+}
+
+/** Reads and matches a batch: every lookup, no lock, nothing written. */
+async function readBatch(
   s: RawSession,
   tenantId: string,
   settings: CashSettings,
-  stmt: { statementId: string; account: string; currency: string },
+  stmt: BatchStatement,
   batch: readonly Prepared[],
-): Promise<BatchResult> {
-  const result: BatchResult = {
-    alreadyImported: 0,
-    credits: 0,
-    autoAllocated: 0,
-    suggested: 0,
-    unmatched: 0,
-    ignored: 0,
-    receivedMinor: 0,
-    allocatedMinor: 0,
-    worklistMinor: 0,
-  };
-  // One import per account at a time: the check for entries already imported stays true until this batch commits.
-  await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 11))', [
-    `clearhub-cash|${tenantId}|${stmt.account}`,
-  ]);
-  const { rows: known } = await s.query<{ entry_key: string }>(
-    'SELECT entry_key FROM statement_entries WHERE tenant_id = $1 AND account = $2 AND entry_key = ANY($3::text[])',
-    [tenantId, stmt.account, batch.map((p) => p.key)],
-  );
-  const seen = new Set(known.map((r) => r.entry_key));
-  const fresh = batch.filter((p) => !seen.has(p.key));
-  result.alreadyImported = batch.length - fresh.length;
-  if (fresh.length === 0) return result;
-
-  const rows: EntryRow[] = fresh.map((p) => {
-    const kind = kindOf(p.entry);
-    return {
-      p,
-      kind,
-      status: kind === 'debit' ? 'ignored' : 'unmatched',
-      confidence: null,
-      matchedBy: null,
-      debtorId: null,
-      paymentId: null,
-      suggestions: [],
-    };
-  });
+  lanes: number,
+): Promise<MatchedBatch> {
+  const seen = await importedKeys(s, tenantId, stmt.account, batch);
+  const rows: EntryRow[] = batch
+    .filter((p) => !seen.has(p.key))
+    .map((p) => {
+      const kind = kindOf(p.entry);
+      return {
+        p,
+        kind,
+        status: kind === 'debit' ? 'ignored' : 'unmatched',
+        confidence: null,
+        matchedBy: null,
+        debtorId: null,
+        paymentId: null,
+        suggestions: [],
+        note: null,
+        lane: laneOf(p.key, lanes),
+      };
+    });
   const credits = rows.filter((r) => r.kind === 'credit');
-  result.credits = credits.length;
-  result.ignored = rows.filter((r) => r.kind === 'debit').length;
-  for (const r of credits) result.receivedMinor += r.p.entry.amountMinor;
 
   // Collections our sepa-direct-debit provider submitted: settled by end-to-end id after the batch (collections.ts).
   const e2eIds = [...new Set(credits.flatMap((r) => collectionEndToEndIds(r.p.entry)))];
@@ -383,14 +441,52 @@ async function importBatch(
     if (collectionEndToEndIds(r.p.entry).some((id) => collectionIds.has(id))) r.matchedBy = 'collection';
     else toMatch.push(r);
   }
-
   const probes: EntryProbe[] = toMatch.map((r) => probeOf(r.p.entry, stmt.currency));
   const { decisions, candidates } = await matchBatch(s, tenantId, stmt.currency, probes, settings);
+  // What is booked for a debtor is booked in the debtor's lane: lanes never share an item.
+  decisions.forEach((d, i) => {
+    if (d.auto) toMatch[i]!.lane = laneOf(d.auto.debtorId, lanes);
+  });
+  return { stmt, batch, knownKeys: [...seen], rows, credits, toMatch, decisions, candidates };
+}
 
-  // Lock what the automatic allocations touch and read it fresh; plan entry by entry against running open amounts.
+/** Books a matched batch in one transaction: what is still new, with the items read again under lock. */
+async function writeBatch(
+  s: RawSession,
+  tenantId: string,
+  settings: CashSettings,
+  m: MatchedBatch,
+  lane: number,
+): Promise<BatchResult & { keys: string[]; currency: string }> {
+  const { stmt } = m;
+  const result = {
+    credits: 0,
+    autoAllocated: 0,
+    suggested: 0,
+    unmatched: 0,
+    ignored: 0,
+    receivedMinor: 0,
+    allocatedMinor: 0,
+    worklistMinor: 0,
+    keys: [] as string[],
+    currency: stmt.currency,
+  };
+  const keep = (r: EntryRow) => r.lane === lane;
+  const rows = m.rows.filter(keep);
+  if (rows.length === 0) return result;
+  result.keys = rows.map((r) => r.p.key);
+  const credits = m.credits.filter(keep);
+  result.credits = credits.length;
+  result.ignored = rows.filter((r) => r.kind === 'debit').length;
+  for (const r of credits) result.receivedMinor += r.p.entry.amountMinor;
+  const { decisions, candidates, toMatch } = m;
+
+  // Lock what the automatic allocations touch (in item order, so lanes and other writers never deadlock) and read it
+  // fresh: a batch booked a moment ago may have paid some of it. Then plan entry by entry against running amounts.
+  // (The lock also makes the allocations' foreign key checks on the items free.)
   const wanted = new Set<string>();
   decisions.forEach((d, i) => {
-    if (!d.auto) return;
+    if (!d.auto || !keep(toMatch[i]!)) return;
     for (const it of d.auto.items) wanted.add(it.itemId);
     if (settings.overpayment === 'other-items') {
       for (const it of candidates[i]!.find((c) => c.debtorId === d.auto!.debtorId)?.open ?? []) wanted.add(it.itemId);
@@ -438,10 +534,11 @@ async function importBatch(
   const bookings: Booking[] = [];
   const learnt: { iban: string; debtorId: string }[] = [];
   toMatch.forEach((r, i) => {
+    if (!keep(r)) return;
     const d = decisions[i]!;
-    r.suggestions = d.ranked.map(toSuggestion);
     r.confidence = d.auto?.confidence ?? d.ranked[0]?.confidence ?? null;
     if (!d.auto) {
+      r.suggestions = d.ranked.map(toSuggestion);
       r.status = d.ranked.length > 0 ? 'suggested' : 'unmatched';
       if (d.ranked.length > 0) result.suggested++;
       else result.unmatched++;
@@ -483,6 +580,8 @@ async function importBatch(
       lines,
     });
     r.status = 'allocated';
+    // Why, for the audit trail (the suggestions column is the worklist's).
+    r.note = d.auto.reasons.join('; ');
     r.matchedBy = d.auto.matchedBy;
     r.debtorId = d.auto.debtorId;
     r.paymentId = paymentId;
@@ -500,7 +599,9 @@ async function importBatch(
     await s.query(
       `INSERT INTO debtor_accounts (tenant_id, iban, debtor_id, origin)
        SELECT DISTINCT $1, iban, debtor_id, 'payment' FROM unnest($2::text[], $3::text[]) AS l(iban, debtor_id)
-       ON CONFLICT (tenant_id, iban, debtor_id) DO UPDATE SET last_seen_at = now()`,
+       ORDER BY 2, 3
+       ON CONFLICT (tenant_id, iban, debtor_id) DO UPDATE SET last_seen_at = now()
+         WHERE debtor_accounts.last_seen_at < now() - interval '1 day'`,
       [tenantId, learnt.map((l) => l.iban), learnt.map((l) => l.debtorId)],
     );
   }
@@ -508,17 +609,15 @@ async function importBatch(
   return result;
 }
 
-function* entryCsv(
-  tenantId: string,
-  stmt: { statementId: string; account: string; currency: string },
-  rows: readonly EntryRow[],
-): Iterable<string> {
+function* entryCsv(tenantId: string, stmt: BatchStatement, rows: readonly EntryRow[]): Iterable<string> {
+  // One time-ordered id per batch and the entry's position in its statement: unique, in order, no random bytes each.
+  const base = newId();
   const head = `${csvField(tenantId)},`;
   const tail = `${stmt.statementId},${csvField(stmt.account)},`;
   let buf = '';
   for (const r of rows) {
     const e = r.p.entry;
-    buf += `${head}${newId()},${tail}${csvField(r.p.key)},${r.p.position},${stmt.currency},${e.amountMinor},${
+    buf += `${head}${base}.${String(r.p.position).padStart(6, '0')},${tail}${csvField(r.p.key)},${r.p.position},${stmt.currency},${e.amountMinor},${
       e.bookingDate
     },${e.valueDate ?? ''},${csvField(e.reference)},${csvField(e.endToEndId)},${csvField(e.mandateId)},${csvField(
       e.creditorReference,
@@ -526,7 +625,9 @@ function* entryCsv(
       normaliseIban(e.counterparty?.iban) ?? e.counterparty?.iban,
     )},${csvField(e.counterparty?.bic)},${csvField(e.returnReason)},${e.chargesMinor ?? ''},${r.kind},${r.status},${
       r.confidence ?? ''
-    },${r.matchedBy ?? ''},${r.debtorId ?? ''},${r.paymentId ?? ''},${csvField(JSON.stringify(r.suggestions))}\n`;
+    },${r.matchedBy ?? ''},${r.debtorId ?? ''},${r.paymentId ?? ''},${csvField(JSON.stringify(r.suggestions))},${csvField(
+      r.note,
+    )}\n`;
     if (buf.length > 1 << 16) {
       yield buf;
       buf = '';

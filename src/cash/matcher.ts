@@ -102,15 +102,16 @@ export async function matchBatch(
     for (const r of rows) refs.set(r.reference, { debtorId: r.debtor_id, itemIds: r.item_ids });
   }
 
-  // (b) Document numbers: every key of every entry in one index lookup.
-  const allKeys = [...new Set(probes.flatMap((p) => p.documentKeys))];
+  // (b) Document numbers: every key of every entry in one index lookup — except entries that quote a reference we
+  // issued: that names debtor and items already, and most keys found in text are not document numbers.
+  const referenced = (p: EntryProbe) => p.references.some((r) => refs.has(r));
+  const allKeys = [...new Set(probes.flatMap((p) => (referenced(p) ? [] : p.documentKeys)))];
   const byKey = new Map<string, OpenItem[]>();
   if (allKeys.length > 0) {
     const { rows } = await s.query<ItemRow & { key: string }>(
-      `SELECT clearhub_document_key(i.document_number) AS key, ${ITEM_COLUMNS}
+      `SELECT i.document_key AS key, ${ITEM_COLUMNS}
        FROM items i ${WITH_DEBTOR}
-       WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2
-         AND clearhub_document_key(i.document_number) = ANY($3::text[])`,
+       WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2 AND i.document_key = ANY($3::text[])`,
       [tenantId, currency, allKeys],
     );
     for (const r of rows) {
@@ -131,37 +132,44 @@ export async function matchBatch(
     for (const r of rows) byIban.set(r.iban, [...(byIban.get(r.iban) ?? []), r.debtor_id]);
   }
 
-  // The open items of every debtor found by reference or IBAN (and by document when over-payments go to other items).
-  const debtors = new Set<string>();
+  // Open items the candidates need: all of a debtor's for IBAN candidates and references issued for the whole account
+  // (and every candidate's when over-payments go to other items), only the named ones for references issued for items.
+  const whole = new Set<string>();
+  const named = new Set<string>();
+  const others = settings.overpayment === 'other-items';
   for (const p of probes) {
     for (const ref of p.references) {
       const r = refs.get(ref);
-      if (r) debtors.add(r.debtorId);
+      if (!r) continue;
+      if (r.itemIds && !others) for (const id of r.itemIds) named.add(id);
+      else whole.add(r.debtorId);
     }
-    if (p.iban) for (const d of byIban.get(p.iban) ?? []) debtors.add(d);
-    if (settings.overpayment === 'other-items') {
-      for (const k of p.documentKeys) for (const i of byKey.get(k) ?? []) debtors.add(i.debtorId);
-    }
+    if (p.iban) for (const d of byIban.get(p.iban) ?? []) whole.add(d);
+    if (others) for (const k of p.documentKeys) for (const i of byKey.get(k) ?? []) whole.add(i.debtorId);
   }
   const openByDebtor = new Map<string, OpenItem[]>();
   const debtorNames = new Map<string, string | null>();
-  if (debtors.size > 0) {
-    const ids = [...debtors];
-    const { rows } = await s.query<ItemRow>(
-      `SELECT ${ITEM_COLUMNS} FROM items i ${WITH_DEBTOR}
-       WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2 AND i.debtor_id = ANY($3::text[])`,
-      [tenantId, currency, ids],
+  if (whole.size > 0 || named.size > 0) {
+    const { rows } = await s.query<Partial<ItemRow> & { owner: string; owner_name: string }>(
+      `SELECT d.debtor_id AS owner, d.name AS owner_name, ${ITEM_COLUMNS}
+       FROM debtors d
+       LEFT JOIN items i ON i.tenant_id = d.tenant_id AND i.debtor_id = d.debtor_id AND i.status = 'open' AND i.currency = $2
+       WHERE d.tenant_id = $1 AND d.debtor_id = ANY($3::text[])
+       UNION ALL
+       SELECT i.debtor_id, d.name, ${ITEM_COLUMNS}
+       FROM items i ${WITH_DEBTOR}
+       WHERE i.tenant_id = $1 AND i.item_id = ANY($4::text[]) AND i.status = 'open' AND i.currency = $2`,
+      [tenantId, currency, [...whole], [...named]],
     );
+    const seen = new Set<string>();
     for (const r of rows) {
-      const list = openByDebtor.get(r.debtor_id) ?? [];
-      list.push(toItem(r));
-      openByDebtor.set(r.debtor_id, list);
+      debtorNames.set(r.owner, r.owner_name);
+      if (!r.item_id || seen.has(r.item_id)) continue;
+      seen.add(r.item_id);
+      const list = openByDebtor.get(r.owner) ?? [];
+      list.push(toItem(r as ItemRow));
+      openByDebtor.set(r.owner, list);
     }
-    const names = await s.query<{ debtor_id: string; name: string }>(
-      'SELECT debtor_id, name FROM debtors WHERE tenant_id = $1 AND debtor_id = ANY($2::text[])',
-      [tenantId, ids],
-    );
-    for (const r of names.rows) debtorNames.set(r.debtor_id, r.name);
   }
 
   const candidates: Candidate[][] = probes.map((p) => {
