@@ -119,7 +119,9 @@ describe('checkout API against the Stripe simulator', () => {
         .where('tenant_id', '=', TENANT)
         .orderBy('outbox_id')
         .execute()
-    ).map((r) => `${r.kind}:${Object.entries(itemIds).find(([, id]) => id === r.item_id)?.[0]}`);
+    )
+      .map((r) => `${r.kind}:${Object.entries(itemIds).find(([, id]) => id === r.item_id)?.[0]}`)
+      .sort();
 
   const webhookEvents = () =>
     store.db.selectFrom('webhook_events').selectAll().where('tenant_id', '=', TENANT).execute();
