@@ -47,22 +47,19 @@ interface ItemRow {
   debtor_id: string;
   debtor_name: string | null;
   source: string;
-  source_key: string;
-  external_id: string;
   document_number: string;
-  currency: string;
   open_minor: number;
   due_date: string;
-  contract_ref: string | null;
 }
 
-const ITEM_COLUMNS = `i.item_id, i.debtor_id, d.name AS debtor_name, i.source, i.source_key, i.external_id, i.document_number,
-  i.currency, i.open_minor, i.due_date, i.contract_ref`;
+// Only what matching needs: every lookup row is an object, and a batch reads hundreds of thousands of them.
+const ITEM_COLUMNS =
+  'i.item_id, i.debtor_id, d.name AS debtor_name, i.source, i.document_number, i.open_minor, i.due_date';
 const WITH_DEBTOR = 'JOIN debtors d ON d.tenant_id = i.tenant_id AND d.debtor_id = i.debtor_id';
 
 /** Candidates beyond the nearest due dates that the amount lookup returns per entry. */
 const AMOUNT_CANDIDATES_BEFORE = 3;
-const AMOUNT_CANDIDATES_AFTER = 2;
+const AMOUNT_CANDIDATES_AFTER = 1;
 
 /**
  * Finds and scores the candidates of a batch of credits in one currency. Returns one decision per probe, in order.
@@ -81,13 +78,9 @@ export async function matchBatch(
     debtorId: r.debtor_id,
     debtorName: r.debtor_name,
     source: r.source,
-    sourceKey: r.source_key,
-    externalId: r.external_id,
     documentNumber: r.document_number,
-    currency: r.currency,
     openMinor: Number(r.open_minor),
     dueDate: r.due_date,
-    contractRef: r.contract_ref,
     isFee: isFee({ source: r.source, documentNumber: r.document_number }),
   });
 

@@ -21,15 +21,11 @@ import type { AllocationOrder, MatchedBy, Suggestion } from '../store/schema-cas
 import { planAllocation, prefixSums, type RuleItem } from './allocation-rules';
 import { nameSimilarity } from './remittance';
 
-/** An open item as the matcher sees it. */
+/** An open item as the matcher sees it (what booking needs besides is read again when the item is locked). */
 export interface OpenItem extends RuleItem {
   debtorId: string;
   debtorName: string | null;
   source: string;
-  sourceKey: string;
-  externalId: string;
-  currency: string;
-  contractRef: string | null;
 }
 
 /** What the matcher read from one entry. */

@@ -16,13 +16,9 @@ const item = (id: string, openMinor: number, dueDate: string, extra: Partial<Ope
   debtorId: 'D1',
   debtorName: 'Erika Mustermann',
   source: 'billing',
-  sourceKey: id,
-  externalId: 'C1',
   documentNumber: `INV-2026-${id}`,
-  currency: 'EUR',
   openMinor,
   dueDate,
-  contractRef: null,
   isFee: false,
   ...extra,
 });
