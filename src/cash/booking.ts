@@ -103,7 +103,7 @@ export async function writeBookings(s: RawSession, tenantId: string, bookings: r
           b.providerReference,
         )},${b.currency},${b.amountMinor},${b.lines.reduce((n, l) => n + l.amountMinor, 0)},succeeded,${csvField(
           b.idempotencyKey,
-        )},${b.receivedAt},${csvField(JSON.stringify(b.lines.map((l) => l.item.itemId)))}\n`,
+        )},${b.receivedAt},${jsonField(b.lines.map((l) => l.item.itemId))}\n`,
     ),
   );
 
@@ -159,7 +159,7 @@ export async function writeBookings(s: RawSession, tenantId: string, bookings: r
         };
         return `${t},${outboxIdOf(b.paymentId, l.item.itemId)},${csvField(l.item.source)},payment,${csvField(
           l.item.itemId,
-        )},${csvField(JSON.stringify(command))}\n`;
+        )},${jsonField(command)}\n`;
       }),
     );
   }
@@ -168,39 +168,50 @@ export async function writeBookings(s: RawSession, tenantId: string, bookings: r
     'events',
     ['tenant_id', 'type', 'subject', 'payload'],
     csvRows(bookings, (b) => {
-      const ev = (type: string, subject: string, payload: unknown) =>
-        `${t},${type},${csvField(subject)},${csvField(JSON.stringify(payload))}\n`;
-      let out = ev('payment.recorded', `payment:${b.paymentId}`, {
-        paymentId: b.paymentId,
-        amountMinor: b.amountMinor,
-        currency: b.currency,
-        method: b.method,
-      });
+      // Hundreds of thousands of small payloads per statement: written as CSV-quoted JSON directly.
+      const ev = (type: string, subject: string, payload: string) => `${t},${type},${csvField(subject)},"${payload}"\n`;
+      const pid = jsonCsv(b.paymentId);
+      let out = ev(
+        'payment.recorded',
+        `payment:${b.paymentId}`,
+        `{""paymentId"":${pid},""amountMinor"":${b.amountMinor},""currency"":${jsonCsv(b.currency)},""method"":${jsonCsv(b.method)}}`,
+      );
       for (const l of b.lines) {
-        out += ev('payment.allocated', `payment:${b.paymentId}`, {
-          paymentId: b.paymentId,
-          itemId: l.item.itemId,
-          amountMinor: l.amountMinor,
-        });
+        const iid = jsonCsv(l.item.itemId);
+        out += ev(
+          'payment.allocated',
+          `payment:${b.paymentId}`,
+          `{""paymentId"":${pid},""itemId"":${iid},""amountMinor"":${l.amountMinor}}`,
+        );
         if (l.cleared) {
-          out += ev('item.closed', `item:${l.item.itemId}`, {
-            itemId: l.item.itemId,
-            reason: 'paid',
-            evidence: `payment:${b.paymentId}`,
-          });
+          out += ev(
+            'item.closed',
+            `item:${l.item.itemId}`,
+            `{""itemId"":${iid},""reason"":""paid"",""evidence"":${jsonCsv(`payment:${b.paymentId}`)}}`,
+          );
         }
       }
       for (const l of b.lines) {
         const outboxId = outboxIdOf(b.paymentId, l.item.itemId);
-        out += ev('writeback.enqueued', `outbox:${outboxId}`, {
-          outboxId,
-          source: l.item.source,
-          command: 'payment',
-        });
+        out += ev(
+          'writeback.enqueued',
+          `outbox:${outboxId}`,
+          `{""outboxId"":${jsonCsv(outboxId)},""source"":${jsonCsv(l.item.source)},""command"":""payment""}`,
+        );
       }
       return out;
     }),
   );
+}
+
+/** A value as JSON in a quoted CSV field (JSON always has quotes to double). */
+export function jsonField(value: unknown): string {
+  return `"${JSON.stringify(value).replaceAll('"', '""')}"`;
+}
+
+/** A JSON string literal with its quotes doubled, for inside a quoted CSV field. */
+function jsonCsv(s: string): string {
+  return JSON.stringify(s).replaceAll('"', '""');
 }
 
 /** The outbox id of a payment's write-back to one item: the one `allocateSettled` uses. */

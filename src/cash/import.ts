@@ -13,7 +13,14 @@ import { newId } from '../domain/ids';
 import { csvField, type RawSession, type Store } from '../store/db';
 import type { EntryKind, EntryStatus, MatchedBy, Suggestion } from '../store/schema-cash';
 import { planAllocation } from './allocation-rules';
-import { BOOKING_CONFLICT, type BookableItem, type Booking, type BookingLine, writeBookings } from './booking';
+import {
+  BOOKING_CONFLICT,
+  type BookableItem,
+  type Booking,
+  type BookingLine,
+  jsonField,
+  writeBookings,
+} from './booking';
 import {
   type CollectionOutcomeSink,
   collectionEndToEndIds,
@@ -625,9 +632,7 @@ function* entryCsv(tenantId: string, stmt: BatchStatement, rows: readonly EntryR
       normaliseIban(e.counterparty?.iban) ?? e.counterparty?.iban,
     )},${csvField(e.counterparty?.bic)},${csvField(e.returnReason)},${e.chargesMinor ?? ''},${r.kind},${r.status},${
       r.confidence ?? ''
-    },${r.matchedBy ?? ''},${r.debtorId ?? ''},${r.paymentId ?? ''},${csvField(JSON.stringify(r.suggestions))},${csvField(
-      r.note,
-    )}\n`;
+    },${r.matchedBy ?? ''},${r.debtorId ?? ''},${r.paymentId ?? ''},${jsonField(r.suggestions)},${csvField(r.note)}\n`;
     if (buf.length > 1 << 16) {
       yield buf;
       buf = '';
