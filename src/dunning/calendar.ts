@@ -149,6 +149,23 @@ export function hhmmOf(minutes: number): string {
  * send no earlier. Returns an ISO instant (UTC).
  */
 export function contactSlot(cal: ContactCalendar, date: string, sendAt: number): { date: string; at: string } {
+  let memo = slots.get(cal);
+  if (!memo) {
+    memo = new Map();
+    slots.set(cal, memo);
+  }
+  const key = `${date}|${sendAt}`;
+  let slot = memo.get(key);
+  if (!slot) {
+    slot = computeSlot(cal, date, sendAt);
+    memo.set(key, slot);
+  }
+  return slot;
+}
+
+const slots = new WeakMap<ContactCalendar, Map<string, { date: string; at: string }>>();
+
+function computeSlot(cal: ContactCalendar, date: string, sendAt: number): { date: string; at: string } {
   // On a later day the notice goes out at its own time, or when the quiet hours end if its time is in them.
   const laterDays = sendAt < cal.quietTo || sendAt >= cal.quietFrom ? cal.quietTo : sendAt;
   let day = dayNumber(date);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { repoRoot } from '../config/load';
 import { IntegrationError } from '../domain/errors';
+import type { WriteBackCommand } from '../domain/write-back';
 import { dayNumber } from '../rules/facts';
 import { csvField, type RawSession, type Store } from '../store/db';
 import { contactSlot } from './calendar';
@@ -42,7 +43,7 @@ export interface DunningRunOptions {
   asOf: string;
   /** Sources that want each item's new dunning level written back. */
   levelWriteBackSources: ReadonlySet<string>;
-  /** Open items per page (whole debtors): the run reads and writes in keyset-paged batches. @defaultValue 20000 */
+  /** Open items per page (whole debtors): the run reads and writes in keyset-paged batches. @defaultValue 50000 */
   pageSize?: number;
   onProgress?: (debtorsDone: number) => void;
   /** A compiled strategy (a strategy file); without it the inline levels run as one segment. */
@@ -125,7 +126,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
   if (!DATE.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)))
     throw new IntegrationError(`"${asOf}" is not a date (YYYY-MM-DD)`, 'asOf');
   const runId = runIdOf(asOf);
-  await store.db
+  const inserted = await store.db
     .insertInto('dunning_runs')
     .values({
       tenant_id: tenantId,
@@ -139,7 +140,10 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       write_back_sources: JSON.stringify([...opts.levelWriteBackSources].sort()),
     })
     .onConflict((oc) => oc.columns(['tenant_id', 'run_id']).doNothing())
-    .execute();
+    .returning('run_id')
+    .executeTakeFirst();
+  // A run that starts now has no notices yet: its pages need not look for ones written before.
+  const fresh = inserted !== undefined;
   const run = await store.db
     .selectFrom('dunning_runs')
     .selectAll()
@@ -181,12 +185,32 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
   const result = emptyResult(runId, strategy, opts.mode === 'proposal' ? 'proposed' : 'completed');
   const ctx = engineContext(strategy, asOf);
   const facts = emptyFacts(ctx.calendar);
-  const pageItems = opts.pageSize ?? 20_000;
+  // CLEARHUB_DUNNING_TRACE=1 prints each page's read, decide and write times to stderr (for tuning).
+  const trace = process.env.CLEARHUB_DUNNING_TRACE
+    ? (line: string) => process.stderr.write(`dunning ${line}\n`)
+    : undefined;
+  const pageItems = opts.pageSize ?? 50_000;
   let cursor = '';
+  // The next page is read while this one is decided and written: the database and the decisions work at once.
+  const resume = opts.mode === 'execute' && !fresh;
+  const read = (from: string) => {
+    const p = readPage(store, tenantId, runId, strategy, asOf, from, pageItems, resume);
+    p.catch(() => undefined); // awaited below; a failure surfaces there
+    return p;
+  };
+  let next = read(cursor);
+  // One page is written while the next is decided (different debtors: they do not depend on each other); at most one
+  // write is in flight, so the pages commit in order.
+  let writing: Promise<void> = Promise.resolve();
   for (;;) {
-    const page = await readPage(store, tenantId, runId, strategy, asOf, cursor, pageItems, opts.mode === 'execute');
+    const t0 = performance.now();
+    const page = await next;
+    const t1 = performance.now();
     if (!page) break;
     cursor = page.lastDebtor;
+    // The last page has no edge: nothing after it (and its largest id in JavaScript's order need not be the
+    // database's).
+    next = page.last ? Promise.resolve(undefined) : read(cursor);
     const plans: NoticePlan[] = [];
     const kept: HoldUpdate[] = [];
     (ctx as { lumpSumClaimed: ReadonlySet<string> }).lumpSumClaimed = page.lumpSumClaimed;
@@ -215,15 +239,23 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       }
       plans.push(planOf(tenantId, runId, debtor, decision, s, opts.levelWriteBackSources));
     }
-    if (opts.mode === 'execute') {
-      const written = await writeNotices(store, tenantId, runId, strategy, asOf, plans, kept);
-      tally(result, plans, written);
-    } else {
-      await writeProposal(store, tenantId, runId, plans);
-      tally(result, plans, new Set(plans.map((p) => p.noticeId)));
-    }
-    opts.onProgress?.(result.debtorsConsidered);
+    const t2 = performance.now();
+    await writing;
+    const label = `page to ${cursor}: read ${(t1 - t0).toFixed(0)} ms, decide ${(t2 - t1).toFixed(0)} ms`;
+    writing =
+      opts.mode === 'execute'
+        ? writeNotices(store, tenantId, runId, strategy, asOf, plans, kept).then((written) => {
+            trace?.(`${label}, write ${(performance.now() - t2).toFixed(0)} ms (${plans.length} notices)`);
+            tally(result, plans, written);
+            opts.onProgress?.(result.debtorsConsidered);
+          })
+        : writeProposal(store, tenantId, runId, plans).then(() => {
+            tally(result, plans, new Set(plans.map((p) => p.noticeId)));
+            opts.onProgress?.(result.debtorsConsidered);
+          });
+    writing.catch(() => undefined); // awaited before the next write and after the last page
   }
+  await writing;
   if (opts.mode === 'execute') {
     await settlePaidHolds(store, tenantId, runId, asOf);
     if (strategy.thankYou) result.thanks = await thankPayers(store, tenantId, runId, strategy, asOf);
@@ -311,7 +343,35 @@ export function germanBaseRates(): BaseRateTable {
   return baseRates;
 }
 
+/**
+ * The exact-fraction unit of `defaultInterest` (legal/interest.ts): a year of 365 × 366 day-parts times 10,000 basis
+ * points. Interest is linear in the principal before its one rounding, so the interest on exactly this many minor
+ * units IS the period's exact numerator: computed once per due date and customer kind, then applied to each item.
+ */
+const INTEREST_UNIT = 10_000n * 365n * 366n;
+
+function roundHalfUp(numerator: bigint, denominator: bigint): number {
+  const negative = numerator < 0n;
+  const n = negative ? -numerator : numerator;
+  const q = (n * 2n + denominator) / (denominator * 2n);
+  return Number(negative ? -q : q);
+}
+
 export function engineContext(strategy: CompiledStrategy, asOf: string): EngineContext {
+  const memo = new Map<string, { numerator: bigint; rateBasisPoints: number }>();
+  let mode: 'unchecked' | 'shortcut' | 'direct' = 'unchecked';
+  const pack = (amountMinor: number, from: string, to: string, business: boolean) =>
+    defaultInterest({
+      amountMinor,
+      from,
+      to,
+      surchargeBasisPoints: business ? SURCHARGE_BASIS_POINTS.business : SURCHARGE_BASIS_POINTS.consumer,
+      table: germanBaseRates(),
+    });
+  const quote = (r: ReturnType<typeof defaultInterest>) => ({
+    interestMinor: r.interestMinor,
+    rateBasisPoints: r.periods.at(-1)?.rateBasisPoints ?? 0,
+  });
   return {
     strategy,
     asOf,
@@ -319,14 +379,22 @@ export function engineContext(strategy: CompiledStrategy, asOf: string): EngineC
     calendar: calendarFacts(strategy.guardrails.calendar, asOf),
     lumpSumClaimed: new Set(),
     interest(principalMinor, from, to, business) {
-      const r = defaultInterest({
-        amountMinor: principalMinor,
-        from,
-        to,
-        surchargeBasisPoints: business ? SURCHARGE_BASIS_POINTS.business : SURCHARGE_BASIS_POINTS.consumer,
-        table: germanBaseRates(),
-      });
-      return { interestMinor: r.interestMinor, rateBasisPoints: r.periods.at(-1)?.rateBasisPoints ?? 0 };
+      if (mode === 'direct') return quote(pack(principalMinor, from, to, business));
+      const key = `${from}|${to}|${business}`;
+      let m = memo.get(key);
+      if (!m) {
+        const unit = pack(Number(INTEREST_UNIT), from, to, business);
+        m = { numerator: BigInt(unit.interestMinor), rateBasisPoints: unit.periods.at(-1)?.rateBasisPoints ?? 0 };
+        memo.set(key, m);
+      }
+      const interestMinor = roundHalfUp(BigInt(principalMinor) * m.numerator, INTEREST_UNIT);
+      if (mode === 'unchecked') {
+        // The shortcut relies on the pack's unit: check it once against the pack itself, and keep off it if it differs.
+        const d = pack(principalMinor, from, to, business);
+        mode = d.interestMinor === interestMinor ? 'shortcut' : 'direct';
+        if (mode === 'direct') return quote(d);
+      }
+      return { interestMinor, rateBasisPoints: m.rateBasisPoints };
     },
   };
 }
@@ -334,7 +402,9 @@ export function engineContext(strategy: CompiledStrategy, asOf: string): EngineC
 // ---- reading a page ----
 
 export interface Page {
+  /** The page's edge in the database's order: the next page starts after it. */
   lastDebtor: string;
+  last: boolean;
   /** Debtor → open items, oldest due date first. */
   items: Map<string, EngineItem[]>;
   debtors: Map<string, EngineDebtor>;
@@ -344,25 +414,40 @@ export interface Page {
   lumpSumClaimed: Set<string>;
 }
 
-interface ItemRow {
-  item_id: string;
-  debtor_id: string;
-  source: string;
-  source_key: string;
-  external_id: string;
-  document_number: string;
-  contract_ref: string | null;
-  currency: string;
-  open_minor: number;
-  due_date: string;
-  document_date: string | null;
-  dunning_level: number;
-  last_dunned_on: string | null;
-  dunning_block: string | null;
+/** Oldest due date first, then document number and id: the order a notice lists items in, whatever the index gave. */
+function byDueDate(a: EngineItem, b: EngineItem): number {
+  if (a.dueDate !== b.dueDate) return a.dueDate < b.dueDate ? -1 : 1;
+  if (a.documentNumber !== b.documentNumber) return a.documentNumber < b.documentNumber ? -1 : 1;
+  return a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0;
 }
+
+/** An item as the page query sends it: the columns of {@link ITEM_COLUMNS}, in order. */
+type ItemTuple = [
+  item_id: string,
+  debtor_id: string,
+  source: string,
+  source_key: string,
+  external_id: string,
+  document_number: string,
+  contract_ref: string | null,
+  currency: string,
+  open_minor: number,
+  due_date: string,
+  document_date: string | null,
+  dunning_level: number,
+  last_dunned_on: string | null,
+  dunning_block: string | null,
+];
 
 const ITEM_COLUMNS = `item_id, debtor_id, source, source_key, external_id, document_number, contract_ref, currency,
   open_minor, due_date, document_date, dunning_level, last_dunned_on, dunning_block`;
+
+/** {@link ITEM_COLUMNS} as text for the packed page, NULL as \x02. */
+const PACKED_COLUMNS = ITEM_COLUMNS.split(',')
+  .map((c) => c.trim())
+  .map((c) => `COALESCE(${c}::text, E'\\x02')`)
+  .join(', ');
+const nul = (v: string): string | null => (v === '\x02' ? null : v);
 
 /** A read in plain SQL with parameters (the page queries are fixed texts; no query builder needed). */
 export async function query<R>(store: Store, text: string, params: unknown[]): Promise<R[]> {
@@ -386,39 +471,81 @@ async function readPage(
      ORDER BY debtor_id OFFSET $3 LIMIT 1`,
     [tenantId, cursor, pageItems - 1],
   );
-  const rows = await query<ItemRow>(
+  // The page as one text value, a line per item and a unit separator between fields: one value to transfer and split
+  // is much cheaper than a row object per item. NULL is sent as \x02; a field that contains a separator (never seen
+  // in an ERP key, but not impossible) makes the page fall back to JSON.
+  const params = edge ? [tenantId, cursor, edge.debtor_id] : [tenantId, cursor];
+  const where = `tenant_id = $1 AND status = 'open' AND debtor_id > $2${edge ? ' AND debtor_id <= $3' : ''}`;
+  const [packed] = await query<{ rows: string | null }>(
     store,
-    edge
-      ? `SELECT ${ITEM_COLUMNS} FROM items WHERE tenant_id = $1 AND status = 'open' AND debtor_id > $2 AND debtor_id <= $3
-         ORDER BY debtor_id, due_date, document_number, item_id`
-      : `SELECT ${ITEM_COLUMNS} FROM items WHERE tenant_id = $1 AND status = 'open' AND debtor_id > $2
-         ORDER BY debtor_id, due_date, document_number, item_id`,
-    edge ? [tenantId, cursor, edge.debtor_id] : [tenantId, cursor],
+    `SELECT string_agg(concat_ws(E'\\x1f', ${PACKED_COLUMNS}), E'\\x1e') AS rows FROM items WHERE ${where}`,
+    params,
   );
+  let rows: ItemTuple[] = [];
+  if (packed?.rows) {
+    const lines = packed.rows.split('\x1e');
+    rows = new Array(lines.length);
+    let clean = true;
+    for (let k = 0; k < lines.length; k++) {
+      const f = lines[k]!.split('\x1f');
+      if (f.length !== 14) {
+        clean = false;
+        break;
+      }
+      rows[k] = [
+        f[0]!,
+        f[1]!,
+        f[2]!,
+        f[3]!,
+        f[4]!,
+        f[5]!,
+        nul(f[6]!),
+        f[7]!,
+        Number(f[8]),
+        f[9]!,
+        nul(f[10]!),
+        Number(f[11]),
+        nul(f[12]!),
+        nul(f[13]!),
+      ];
+    }
+    if (!clean) {
+      const [json] = await query<{ rows: ItemTuple[] | null }>(
+        store,
+        `SELECT json_agg(json_build_array(${ITEM_COLUMNS})) AS rows FROM items WHERE ${where}`,
+        params,
+      );
+      rows = json?.rows ?? [];
+    }
+  }
   if (rows.length === 0) return undefined;
   const items = new Map<string, EngineItem[]>();
+  const b2bCandidates: [string, string][] = [];
   for (const r of rows) {
-    let list = items.get(r.debtor_id);
+    const debtorId = r[1];
+    let list = items.get(debtorId);
     if (!list) {
       list = [];
-      items.set(r.debtor_id, list);
+      items.set(debtorId, list);
     }
     list.push({
-      itemId: r.item_id,
-      source: r.source,
-      sourceKey: r.source_key,
-      externalId: r.external_id,
-      documentNumber: r.document_number,
-      contractRef: r.contract_ref,
-      currency: r.currency,
-      openMinor: Number(r.open_minor),
-      dueDate: r.due_date,
-      documentDate: r.document_date,
-      level: r.dunning_level,
-      lastDunnedOn: r.last_dunned_on,
-      block: r.dunning_block,
+      itemId: r[0],
+      source: r[2],
+      sourceKey: r[3],
+      externalId: r[4],
+      documentNumber: r[5],
+      contractRef: r[6],
+      currency: r[7],
+      openMinor: Number(r[8]),
+      dueDate: r[9],
+      documentDate: r[10],
+      level: r[11],
+      lastDunnedOn: r[12],
+      block: r[13],
     });
+    b2bCandidates.push([debtorId, r[0]]);
   }
+  for (const list of items.values()) if (list.length > 1) list.sort(byDueDate);
   const ids = [...items.keys()];
   const asOfNext = nextDay(asOf);
   const uses = strategy.uses;
@@ -593,7 +720,7 @@ async function readPage(
   const lumpSumClaimed = new Set<string>();
   const lumpSumLevels = strategy.segments.some((s) => s.levels.some((l) => l.lumpSum));
   if (lumpSumLevels) {
-    const b2bItems = rows.filter((r) => debtors.get(r.debtor_id)?.type === 'B2B').map((r) => r.item_id);
+    const b2bItems = b2bCandidates.filter(([d]) => debtors.get(d)?.type === 'B2B').map(([, i]) => i);
     if (b2bItems.length > 0) {
       for (const r of await query<{ item_id: string }>(
         store,
@@ -605,7 +732,8 @@ async function readPage(
     }
   }
   return {
-    lastDebtor: ids.at(-1)!,
+    lastDebtor: edge?.debtor_id ?? ids.at(-1)!,
+    last: edge === undefined,
     items,
     debtors,
     holds,
@@ -686,27 +814,25 @@ export function lineWriteBacks(
   });
 }
 
-/** Encodes a text[] for CSV COPY: `{"a","b"}`. */
-function pgArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
-
-const STAGE_NOTICES = `CREATE TEMP TABLE IF NOT EXISTS dun_stage_notices (
-  notice_id text, debtor_id text, level int, channel text, template text, locale text, currency text,
-  total_minor bigint, fee_minor bigint, item_ids jsonb, segment text, tone text, address_form text,
-  interest_minor bigint, lump_sum_minor bigint, scheduled_at timestamptz, actions jsonb,
-  withdraw text[], contracts text[], resumed text[]) ON COMMIT DELETE ROWS`;
-const STAGE_NOTICE_COLS = [
+const NOTICE_COLS = [
+  'tenant_id',
   'notice_id',
+  'run_id',
   'debtor_id',
   'level',
   'channel',
   'template',
   'locale',
+  'strategy',
+  'strategy_version',
+  'variant',
   'currency',
   'total_minor',
   'fee_minor',
   'item_ids',
+  'status',
+  'kind',
+  'as_of',
   'segment',
   'tone',
   'address_form',
@@ -714,117 +840,54 @@ const STAGE_NOTICE_COLS = [
   'lump_sum_minor',
   'scheduled_at',
   'actions',
-  'withdraw',
-  'contracts',
-  'resumed',
 ];
-const STAGE_LINES = `CREATE TEMP TABLE IF NOT EXISTS dun_stage_lines (
-  notice_id text, debtor_id text, item_id text, source text, source_key text, external_id text, document_number text,
-  currency text, level_before int, level int, dpd int, open_minor bigint, interest_minor bigint, interest_from date,
-  interest_to date, interest_rate_bp int, lump_sum_minor bigint, write_back boolean, hand_off text, final text)
-  ON COMMIT DELETE ROWS`;
-const STAGE_LINE_COLS = [
+const LINE_COLS = [
+  'tenant_id',
   'notice_id',
-  'debtor_id',
   'item_id',
-  'source',
-  'source_key',
-  'external_id',
-  'document_number',
-  'currency',
+  'debtor_id',
   'level_before',
   'level',
-  'dpd',
+  'days_past_due',
   'open_minor',
   'interest_minor',
   'interest_from',
   'interest_to',
   'interest_rate_bp',
   'lump_sum_minor',
-  'write_back',
-  'hand_off',
-  'final',
 ];
+const OUTBOX_COLS = ['tenant_id', 'outbox_id', 'source', 'kind', 'item_id', 'command'];
+const EVENT_COLS = ['tenant_id', 'type', 'subject', 'payload'];
 
-/** One statement for everything that hangs on a notice: skipped as a whole for a notice that already exists. */
-const APPLY = `
-WITH ins AS (
-  INSERT INTO notices (tenant_id, notice_id, run_id, debtor_id, level, channel, recipient, template, locale, strategy,
-    strategy_version, variant, currency, total_minor, fee_minor, item_ids, status, kind, as_of, segment, tone,
-    address_form, interest_minor, lump_sum_minor, scheduled_at, actions)
-  SELECT $1, s.notice_id, $2, s.debtor_id, s.level, s.channel, NULL, s.template, s.locale, $3, $4, 'default',
-    s.currency, s.total_minor, s.fee_minor, s.item_ids, 'pending', 'dunning', $5::date, s.segment, s.tone,
-    s.address_form, s.interest_minor, s.lump_sum_minor, s.scheduled_at, s.actions
-  FROM dun_stage_notices s
-  ON CONFLICT (tenant_id, run_id, debtor_id, kind) DO NOTHING
-  RETURNING notice_id, debtor_id, level, segment
-), lines AS (
-  SELECT l.* FROM dun_stage_lines l JOIN ins USING (notice_id)
-), hist AS (
-  INSERT INTO notice_items (tenant_id, notice_id, item_id, debtor_id, level_before, level, days_past_due, open_minor,
-    interest_minor, interest_from, interest_to, interest_rate_bp, lump_sum_minor)
-  SELECT $1, notice_id, item_id, debtor_id, level_before, level, dpd, open_minor, interest_minor, interest_from,
-    interest_to, interest_rate_bp, lump_sum_minor FROM lines
-), upd AS (
-  UPDATE items i SET dunning_level = l.level, last_dunned_on = $5::date, updated_at = now()
-  FROM lines l WHERE i.tenant_id = $1 AND i.item_id = l.item_id AND l.level > l.level_before
-), ob AS (
-  INSERT INTO outbox (tenant_id, outbox_id, source, kind, item_id, command)
-  SELECT $1, 'dun-' || l.notice_id || '-' || l.item_id, l.source, 'dunning_level', l.item_id,
-    jsonb_build_object('kind', 'dunning_level', 'itemId', l.item_id, 'sourceKey', l.source_key,
-      'externalId', l.external_id, 'documentNumber', l.document_number, 'level', l.level, 'noticeId', l.notice_id,
-      'dunnedOn', $5::text)
-  FROM lines l WHERE l.write_back
-  ON CONFLICT (outbox_id) DO NOTHING
-  RETURNING outbox_id, source
-), act AS (
-  INSERT INTO dunning_actions (tenant_id, action_id, debtor_id, notice_id, kind, value)
-  SELECT $1, s.notice_id || ':withdraw:' || m, s.debtor_id, s.notice_id, 'withdraw_method', m
-  FROM dun_stage_notices s JOIN ins USING (notice_id) CROSS JOIN LATERAL unnest(s.withdraw) AS m
-  UNION ALL
-  SELECT $1, s.notice_id || ':contract:' || c, s.debtor_id, s.notice_id, 'restrict_contract', c
-  FROM dun_stage_notices s JOIN ins USING (notice_id) CROSS JOIN LATERAL unnest(s.contracts) AS c
-  ON CONFLICT DO NOTHING
-), claims AS (
-  INSERT INTO agency_claims (tenant_id, claim_id, agency, run_id, notice_id, debtor_id, item_id, currency, amount_minor,
-    interest_minor)
-  SELECT $1, 'clm-' || l.notice_id || '-' || l.item_id, l.hand_off, $2, l.notice_id, l.debtor_id, l.item_id, l.currency,
-    l.open_minor, l.interest_minor
-  FROM lines l WHERE l.hand_off IS NOT NULL
-  ON CONFLICT DO NOTHING
-), placed AS (
-  INSERT INTO holds (tenant_id, hold_id, debtor_id, item_id, kind, reason, reference, starts_on)
-  SELECT $1, 'hld-' || l.final || '-' || l.notice_id || '-' || l.item_id, l.debtor_id, l.item_id, l.final,
-    CASE WHEN l.final = 'agency' THEN 'handed off to ' || l.hand_off ELSE 'final level reached' END, l.notice_id, $5::date
-  FROM lines l WHERE l.final IS NOT NULL
-  ON CONFLICT DO NOTHING
-  RETURNING hold_id, debtor_id, item_id, kind, reason
-), broken AS (
-  UPDATE holds h SET resolved_at = now(), outcome = 'broken', resolution = 'resumed by notice ' || s.notice_id
-  FROM dun_stage_notices s JOIN ins USING (notice_id)
-  WHERE h.tenant_id = $1 AND h.hold_id = ANY(s.resumed) AND h.resolved_at IS NULL
-  RETURNING h.hold_id, h.kind
-), ev AS (
-  INSERT INTO events (tenant_id, type, subject, payload)
-  SELECT $1, 'notice.created', 'notice:' || notice_id, jsonb_build_object('noticeId', notice_id, 'debtorId', debtor_id,
-    'level', level, 'strategy', $3::text, 'strategyVersion', $4::int, 'variant', 'default', 'segment', segment)
-  FROM ins
-  UNION ALL
-  SELECT $1, 'writeback.enqueued', 'outbox:' || outbox_id,
-    jsonb_build_object('outboxId', outbox_id, 'source', source, 'command', 'dunning_level')
-  FROM ob
-  UNION ALL
-  SELECT $1, 'hold.placed', 'hold:' || hold_id, jsonb_build_object('holdId', hold_id, 'debtorId', debtor_id,
-    'itemId', item_id, 'kind', kind, 'reason', reason)
-  FROM placed
-  UNION ALL
-  SELECT $1, 'hold.released', 'hold:' || hold_id, jsonb_build_object('holdId', hold_id, 'kind', kind,
-    'reason', 'broken: dunning resumes')
-  FROM broken
-)
-SELECT notice_id FROM ins`;
+/** One COPY buffer per table, flushed in 1 MB chunks. */
+class CsvChunks {
+  readonly chunks: string[] = [];
+  private buf = '';
+  rows = 0;
+  line(cells: readonly (string | number | null | undefined)[]): void {
+    this.buf += `${cells.map((c) => (typeof c === 'number' ? String(c) : csvField(c))).join(',')}\n`;
+    this.rows++;
+    if (this.buf.length > 1 << 20) {
+      this.chunks.push(this.buf);
+      this.buf = '';
+    }
+  }
+  done(): string[] {
+    if (this.buf) this.chunks.push(this.buf);
+    this.buf = '';
+    return this.chunks;
+  }
+}
 
-/** Writes a page of notices in one transaction; returns the ids of the notices it created. */
+/** Serialises the writers of one tenant's dunning (two runs of a date at once write each notice once). */
+const LOCK = `SELECT pg_advisory_xact_lock(hashtext('clearhub:dunning:' || $1))`;
+
+/**
+ * Writes a page of notices in one transaction: under the tenant's dunning lock, notices that exist already (another
+ * process ran the date) are left out, then the notices, their lines, the outbox rows and the events are COPYed in, the
+ * items' new levels set in one statement, and actions, claims and holds inserted. Returns the ids of the notices
+ * written.
+ */
 export async function writeNotices(
   store: Store,
   tenantId: string,
@@ -836,33 +899,47 @@ export async function writeNotices(
 ): Promise<Set<string>> {
   if (plans.length === 0 && kept.length === 0) return new Set();
   return store.rawTransaction(async (s) => {
+    // A page need not wait for its WAL to reach the disk: the run's last statement (marking it completed) commits
+    // normally, which makes every page before it durable, and a run cut short by a crash is re-run (it is idempotent).
+    await s.query('SET LOCAL synchronous_commit = off');
+    await s.query(LOCK, [tenantId]);
     const created = new Set<string>();
     if (plans.length > 0) {
-      await stage(s, plans);
-      const { rows } = await s.query<{ notice_id: string }>(APPLY, [
-        tenantId,
-        runId,
-        strategy.name,
-        strategy.version,
-        asOf,
-      ]);
-      for (const r of rows) created.add(r.notice_id);
+      const { rows: existing } = await s.query<{ debtor_id: string }>(
+        `SELECT debtor_id FROM notices WHERE tenant_id = $1 AND run_id = $2 AND kind = 'dunning' AND debtor_id = ANY($3::text[])`,
+        [tenantId, runId, plans.map((p) => p.debtorId)],
+      );
+      const skip = new Set(existing.map((r) => r.debtor_id));
+      const todo = skip.size ? plans.filter((p) => !skip.has(p.debtorId)) : plans;
+      if (todo.length > 0) await apply(s, tenantId, runId, strategy, asOf, todo);
+      for (const p of todo) created.add(p.noticeId);
     }
     if (kept.length > 0) await resolveKept(s, tenantId, runId, kept);
     return created;
   });
 }
 
-async function stage(s: RawSession, plans: readonly NoticePlan[]): Promise<void> {
-  await s.query(STAGE_NOTICES);
-  await s.query(STAGE_LINES);
-  const notices: string[] = [];
-  const lines: string[] = [];
-  let nbuf = '';
-  let lbuf = '';
+async function apply(
+  s: RawSession,
+  tenantId: string,
+  runId: string,
+  strategy: CompiledStrategy,
+  asOf: string,
+  plans: readonly NoticePlan[],
+): Promise<void> {
+  const notices = new CsvChunks();
+  const lines = new CsvChunks();
+  const outbox = new CsvChunks();
+  const events = new CsvChunks();
+  const levelIds: string[] = [];
+  const levelValues: number[] = [];
+  const actions: { id: string; debtor: string; notice: string; kind: string; value: string }[] = [];
+  const claims: { notice: string; debtor: string; item: EngineItem; interest: number; agency: string }[] = [];
+  const finals: { notice: string; debtor: string; item: string; kind: 'stop' | 'agency'; agency?: string }[] = [];
+  const resumed: string[] = [];
   for (const p of plans) {
     const st = p.settlement;
-    const actions = {
+    const noticeActions = {
       ...(st.withdraw.length ? { withdrawPaymentMethods: [...st.withdraw] } : {}),
       ...(st.restrictedContracts.length ? { restrictedContracts: st.restrictedContracts } : {}),
       ...(st.handOff ? { handOff: st.handOff } : {}),
@@ -870,68 +947,216 @@ async function stage(s: RawSession, plans: readonly NoticePlan[]): Promise<void>
       ...(p.resumed.length ? { resumedAfter: p.resumed } : {}),
     };
     const currency = p.lines[0]!.item.currency;
-    nbuf += `${[
-      csvField(p.noticeId),
-      csvField(p.debtorId),
+    notices.line([
+      tenantId,
+      p.noticeId,
+      runId,
+      p.debtorId,
       st.level.level,
-      csvField(st.channels.join(',')),
-      csvField(st.level.template),
-      csvField(p.locale),
-      csvField(currency),
+      st.channels.join(','),
+      st.level.template,
+      p.locale,
+      strategy.name,
+      strategy.version,
+      'default',
+      currency,
       st.totalMinor,
       st.feeMinor,
-      csvField(JSON.stringify(p.lines.map((l) => l.item.itemId))),
-      csvField(p.segment.name),
-      csvField(st.level.tone),
-      csvField(st.level.address),
+      JSON.stringify(p.lines.map((l) => l.item.itemId)),
+      'pending',
+      'dunning',
+      asOf,
+      p.segment.name,
+      st.level.tone,
+      st.level.address,
       st.interestMinor,
       st.lumpSumMinor,
-      csvField(st.scheduledAt),
-      csvField(JSON.stringify(actions)),
-      csvField(pgArray(st.withdraw)),
-      csvField(pgArray(st.restrictedContracts)),
-      csvField(pgArray(p.resumed)),
-    ].join(',')}\n`;
+      st.scheduledAt,
+      JSON.stringify(noticeActions),
+    ]);
+    let writeBacks = 0;
     p.lines.forEach((l, i) => {
-      const reachesTop = l.level === st.level.level && l.level > l.levelBefore;
-      const handOff = reachesTop && st.handOff ? st.handOff : null;
-      const final = reachesTop && st.final ? st.final : null;
-      lbuf += `${[
-        csvField(p.noticeId),
-        csvField(p.debtorId),
-        csvField(l.item.itemId),
-        csvField(l.item.source),
-        csvField(l.item.sourceKey),
-        csvField(l.item.externalId),
-        csvField(l.item.documentNumber),
-        csvField(l.item.currency),
+      const interest = st.level.interest ? l.interestMinor : 0;
+      lines.line([
+        tenantId,
+        p.noticeId,
+        l.item.itemId,
+        p.debtorId,
         l.levelBefore,
         l.level,
         l.daysPastDue,
         l.item.openMinor,
-        st.level.interest ? l.interestMinor : 0,
-        st.level.interest ? csvField(l.interestFrom) : '',
-        st.level.interest ? csvField(l.interestTo) : '',
-        st.level.interest ? csvField(l.interestRateBp) : '',
+        interest,
+        st.level.interest ? l.interestFrom : null,
+        st.level.interest ? l.interestTo : null,
+        st.level.interest ? l.interestRateBp : null,
         st.level.lumpSum ? l.lumpSumMinor : 0,
-        p.writeBack[i] ? 't' : 'f',
-        csvField(handOff),
-        csvField(final),
-      ].join(',')}\n`;
-      if (lbuf.length > 1 << 20) {
-        lines.push(lbuf);
-        lbuf = '';
+      ]);
+      if (l.level > l.levelBefore) {
+        levelIds.push(l.item.itemId);
+        levelValues.push(l.level);
       }
+      if (p.writeBack[i]) {
+        writeBacks++;
+        const command: WriteBackCommand = {
+          kind: 'dunning_level',
+          itemId: l.item.itemId,
+          sourceKey: l.item.sourceKey,
+          externalId: l.item.externalId,
+          documentNumber: l.item.documentNumber,
+          level: l.level,
+          noticeId: p.noticeId,
+          dunnedOn: asOf,
+        };
+        outbox.line([
+          tenantId,
+          `dun-${p.noticeId}-${l.item.itemId}`,
+          l.item.source,
+          'dunning_level',
+          l.item.itemId,
+          JSON.stringify(command),
+        ]);
+      }
+      const reachesTop = l.level === st.level.level && l.level > l.levelBefore;
+      if (reachesTop && st.handOff)
+        claims.push({ notice: p.noticeId, debtor: p.debtorId, item: l.item, interest, agency: st.handOff });
+      if (reachesTop && st.final)
+        finals.push({
+          notice: p.noticeId,
+          debtor: p.debtorId,
+          item: l.item.itemId,
+          kind: st.final,
+          ...(st.handOff ? { agency: st.handOff } : {}),
+        });
     });
-    if (nbuf.length > 1 << 20) {
-      notices.push(nbuf);
-      nbuf = '';
+    for (const m of st.withdraw)
+      actions.push({
+        id: `${p.noticeId}:withdraw:${m}`,
+        debtor: p.debtorId,
+        notice: p.noticeId,
+        kind: 'withdraw_method',
+        value: m,
+      });
+    for (const c of st.restrictedContracts)
+      actions.push({
+        id: `${p.noticeId}:contract:${c}`,
+        debtor: p.debtorId,
+        notice: p.noticeId,
+        kind: 'restrict_contract',
+        value: c,
+      });
+    resumed.push(...p.resumed);
+    // One event per notice: it names the strategy, version, variant and segment, and counts the level write-backs
+    // (the outbox rows themselves are the record of those; each delivery adds its own event).
+    events.line([
+      tenantId,
+      'notice.created',
+      `notice:${p.noticeId}`,
+      JSON.stringify({
+        noticeId: p.noticeId,
+        debtorId: p.debtorId,
+        level: st.level.level,
+        strategy: strategy.name,
+        strategyVersion: strategy.version,
+        variant: 'default',
+        segment: p.segment.name,
+        items: p.lines.length,
+        writeBacks,
+      }),
+    ]);
+  }
+  await s.copyIn('notices', NOTICE_COLS, notices.done());
+  await s.copyIn('notice_items', LINE_COLS, lines.done());
+  if (outbox.rows > 0) await s.copyIn('outbox', OUTBOX_COLS, outbox.done());
+  if (levelIds.length > 0) {
+    // In item id order: ids are time-ordered, so the updates walk the table and its indexes front to back.
+    const order = levelIds.map((_, k) => k).sort((a, b) => (levelIds[a]! < levelIds[b]! ? -1 : 1));
+    const ids = order.map((k) => levelIds[k]!);
+    const values = order.map((k) => levelValues[k]!);
+    levelIds.splice(0, levelIds.length, ...ids);
+    levelValues.splice(0, levelValues.length, ...values);
+    await s.query(
+      `UPDATE items AS i SET dunning_level = v.level, last_dunned_on = $2::date, updated_at = now()
+       FROM unnest($3::text[], $4::int[]) AS v(item_id, level)
+       WHERE i.tenant_id = $1 AND i.item_id = v.item_id`,
+      [tenantId, asOf, levelIds, levelValues],
+    );
+  }
+  // Actions, claims and final holds hang on notices created in this transaction: their ids are new, so COPY.
+  if (actions.length > 0) {
+    const c = new CsvChunks();
+    for (const a of actions) c.line([tenantId, a.id, a.debtor, a.notice, a.kind, a.value]);
+    await s.copyIn('dunning_actions', ['tenant_id', 'action_id', 'debtor_id', 'notice_id', 'kind', 'value'], c.done());
+  }
+  if (claims.length > 0) {
+    const c = new CsvChunks();
+    for (const x of claims) {
+      c.line([
+        tenantId,
+        `clm-${x.notice}-${x.item.itemId}`,
+        x.agency,
+        runId,
+        x.notice,
+        x.debtor,
+        x.item.itemId,
+        x.item.currency,
+        x.item.openMinor,
+        x.interest,
+      ]);
+    }
+    await s.copyIn(
+      'agency_claims',
+      [
+        'tenant_id',
+        'claim_id',
+        'agency',
+        'run_id',
+        'notice_id',
+        'debtor_id',
+        'item_id',
+        'currency',
+        'amount_minor',
+        'interest_minor',
+      ],
+      c.done(),
+    );
+  }
+  if (finals.length > 0) {
+    const c = new CsvChunks();
+    for (const f of finals) {
+      const holdId = `hld-${f.kind}-${f.notice}-${f.item}`;
+      const reason = f.kind === 'agency' ? `handed off to ${f.agency}` : 'final level reached';
+      c.line([tenantId, holdId, f.debtor, f.item, f.kind, reason, f.notice, asOf]);
+      events.line([
+        tenantId,
+        'hold.placed',
+        `hold:${holdId}`,
+        JSON.stringify({ holdId, debtorId: f.debtor, itemId: f.item, kind: f.kind, reason }),
+      ]);
+    }
+    await s.copyIn(
+      'holds',
+      ['tenant_id', 'hold_id', 'debtor_id', 'item_id', 'kind', 'reason', 'reference', 'starts_on'],
+      c.done(),
+    );
+  }
+  if (resumed.length > 0) {
+    const { rows } = await s.query<{ hold_id: string; kind: string }>(
+      `UPDATE holds SET resolved_at = now(), outcome = 'broken', resolution = 'broken: dunning resumed in ' || $3::text
+       WHERE tenant_id = $1 AND hold_id = ANY($2::text[]) AND resolved_at IS NULL
+       RETURNING hold_id, kind`,
+      [tenantId, resumed, runId],
+    );
+    for (const h of rows) {
+      events.line([
+        tenantId,
+        'hold.released',
+        `hold:${h.hold_id}`,
+        JSON.stringify({ holdId: h.hold_id, kind: h.kind, reason: 'broken: dunning resumes' }),
+      ]);
     }
   }
-  notices.push(nbuf);
-  lines.push(lbuf);
-  await s.copyIn('dun_stage_notices', STAGE_NOTICE_COLS, notices);
-  await s.copyIn('dun_stage_lines', STAGE_LINE_COLS, lines);
+  await s.copyIn('events', EVENT_COLS, events.done());
 }
 
 async function resolveKept(s: RawSession, tenantId: string, runId: string, kept: readonly HoldUpdate[]): Promise<void> {

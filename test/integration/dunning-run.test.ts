@@ -289,6 +289,26 @@ describe.each(STORE_FACTORIES)('dunning runs on $name', (factory) => {
     expect((await notices(store, t))[0]!.notice_id).toBe(n!.notice_id);
   });
 
+  test('small pages: every debtor is read once, whatever the page edges cut through', async () => {
+    const t = 'pages';
+    const specs: DebtorSpec[] = Array.from({ length: 9 }, (_, d) => ({
+      ext: `P${d}`,
+      items: Array.from({ length: (d % 3) + 1 }, (_, k) => ({ doc: `P${d}-${k}`, amount: 10_00, due: '2026-03-01' })),
+    }));
+    await ledger(store, t, specs);
+    // Pages of 2 items: debtors with 1, 2 and 3 items end pages in every possible place.
+    const r = await runDunning(store, {
+      tenantId: t,
+      strategy,
+      asOf: '2026-03-16',
+      levelWriteBackSources: new Set(),
+      mode: 'execute',
+      pageSize: 2,
+    });
+    expect(r).toMatchObject({ debtorsConsidered: 9, noticesCreated: 9, itemsDunned: 18 }); // 3 × (1 + 2 + 3)
+    expect(new Set((await notices(store, t)).map((n) => n.debtor_id)).size).toBe(9);
+  });
+
   test('disputed, promised and moratorium items are not dunned; blocked ones neither; a resolved dispute comes back', async () => {
     const t = 'holds';
     const ids = await ledger(store, t, [
