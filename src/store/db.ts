@@ -12,6 +12,7 @@ import * as m0003 from './migrations/0003-cash';
 import * as m0004 from './migrations/0004-dunning';
 import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
+import * as m0007 from './migrations/0007-payment-sessions';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-dunning': m0004,
   '0005-channels': m0005,
   '0006-provider-records': m0006,
+  '0007-payment-sessions': m0007,
 };
 
 function toSafeInt(v: string): number {
