@@ -235,8 +235,8 @@ const NoticeSchema = named(
           itemId: z.string(),
           documentNumber: z.string(),
           source: z.string(),
-          levelBefore: z.int(),
-          level: z.int(),
+          levelBefore: z.int().nullable().describe('null: the notice listed the item without changing its level'),
+          level: z.int().nullable(),
           daysPastDue: z.int(),
           open: Amount,
           interest: Amount,
@@ -581,23 +581,27 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
           .where('notice_id', '=', params.noticeId)
           .executeTakeFirst();
         if (!n) throw problems.notFound(`no notice ${params.noticeId}`);
+        // Every item the notice listed, with what it did to it (a new level, interest, the lump sum) where it did.
         const lines = await query<{
           item_id: string;
           document_number: string;
           source: string;
-          level_before: number;
-          level: number;
+          level_before: number | null;
+          level: number | null;
           days_past_due: number;
           open_minor: number;
-          interest_minor: number;
-          lump_sum_minor: number;
+          interest_minor: number | null;
+          lump_sum_minor: number | null;
         }>(
           store,
-          `SELECT ni.item_id, i.document_number, i.source, ni.level_before, ni.level, ni.days_past_due, ni.open_minor,
+          `SELECT x.item_id, i.document_number, i.source, ni.level_before, ni.level,
+                  ($3::date - i.due_date) AS days_past_due, COALESCE(ni.open_minor, i.open_minor) AS open_minor,
                   ni.interest_minor, ni.lump_sum_minor
-           FROM notice_items ni JOIN items i ON i.tenant_id = ni.tenant_id AND i.item_id = ni.item_id
-           WHERE ni.tenant_id = $1 AND ni.notice_id = $2 ORDER BY i.due_date, i.document_number`,
-          [tenantId, params.noticeId],
+           FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS x(item_id, k)
+           JOIN items i ON i.tenant_id = $1 AND i.item_id = x.item_id
+           LEFT JOIN notice_items ni ON ni.tenant_id = $1 AND ni.notice_id = $2 AND ni.item_id = x.item_id
+           ORDER BY x.k`,
+          [tenantId, params.noticeId, n.as_of ?? n.created_at.slice(0, 10), JSON.stringify(n.item_ids)],
         );
         const a = (m: number) => amountJson(Number(m), n.currency);
         return {
@@ -610,10 +614,10 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
               source: l.source,
               levelBefore: l.level_before,
               level: l.level,
-              daysPastDue: l.days_past_due,
+              daysPastDue: Number(l.days_past_due),
               open: a(l.open_minor),
-              interest: a(l.interest_minor),
-              lumpSum: a(l.lump_sum_minor),
+              interest: a(l.interest_minor ?? 0),
+              lumpSum: a(l.lump_sum_minor ?? 0),
             })),
           } satisfies z.output<typeof NoticeSchema>,
         };

@@ -5,20 +5,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { renderNotice } from '../channels/templates';
 import type { TenantConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor, parseDecimalToMinor } from '../domain/money';
 import { exportClaims, importAgencyStatus } from '../dunning/agency';
-import { mayContactAt } from '../dunning/calendar';
+import { hhmmOf, localTime, mayContactAt } from '../dunning/calendar';
 import { disputeItem, listHolds, paymentPlan, placeHold, promiseToPay, resolveHold } from '../dunning/holds';
-import { noticeViewCompleter } from '../dunning/notice-view';
 import { editProposal, proposalCsv, proposalPage } from '../dunning/proposal';
-import { type DunningRunResult, query, runDunning, thanksRunOf } from '../dunning/run';
-import { sendPendingNotices } from '../dunning/send';
+import { type DunningRunResult, runDunning } from '../dunning/run';
 import {
   approveRun,
-  levelNames,
   registerStrategy,
   levelWriteBackSources as sourcesOf,
   strategyForTenant,
@@ -26,7 +22,7 @@ import {
 } from '../dunning/service';
 import type { CompiledStrategy } from '../dunning/strategy';
 import { parseStrategy } from '../dunning/strategy-file';
-import { type Runtime, resolveTemplatesDir } from '../runtime';
+import type { Runtime } from '../runtime';
 import { printTable } from './table';
 
 type WithRuntime = <T>(cmd: Command, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
@@ -65,21 +61,29 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
         const resolved = strategyForTenant(cfg, rt.home);
         const sources = sourcesOf(cfg);
         await registerStrategy(rt.store, cfg.tenant.id, resolved, sources);
-        const created = await runDunning(rt.store, {
-          tenantId: cfg.tenant.id,
-          strategy: resolved.strategy,
-          asOf,
-          levelWriteBackSources: sources,
-          mode: o.proposal ? 'proposal' : 'execute',
-        });
-        if (o.proposal) return showProposal(rt, cfg, resolved.strategy, created, o);
-        const sent = o.send ? await sendRun(rt, cfg, resolved.strategy, created.runId, asOf) : null;
-        if (o.json) return console.log(JSON.stringify({ created, sent }));
-        printRun(created);
-        if (sent)
-          console.log(
-            sent.note ?? `sent ${sent.sent}, bounced ${sent.bounced}, failed ${sent.failed}, deferred ${sent.deferred}`,
+        if (o.proposal) {
+          const created = await runDunning(rt.store, {
+            tenantId: cfg.tenant.id,
+            strategy: resolved.strategy,
+            asOf,
+            levelWriteBackSources: sources,
+            mode: 'proposal',
+          });
+          return showProposal(rt, cfg, resolved.strategy, created, o);
+        }
+        // The runtime's run takes the strategy just recorded, and sends with the tenant's channels.
+        const wait = o.send ? contactWait(resolved.strategy, asOf) : undefined;
+        const res = await rt.dunningRun({ tenantId: cfg.tenant.id, asOf, send: Boolean(o.send) && !wait });
+        if (o.json)
+          return console.log(
+            JSON.stringify({ created: res.created, sent: res.sent, ...(wait ? { notSent: wait } : {}) }),
           );
+        printRun(res.created as DunningRunResult);
+        if (res.sent)
+          console.log(
+            `sent ${res.sent.sent}, bounced ${res.sent.bounced}, failed ${res.sent.failed}, deferred ${res.sent.deferred}`,
+          );
+        if (wait) console.log(wait);
       });
     });
 
@@ -137,10 +141,13 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
         const created = await approveRun(rt.store, cfg.tenant.id, runId);
         const strategy = await strategyOfRun(rt.store, cfg.tenant.id, runId);
         const asOf = runId.replace(/^run-/, '');
-        const sent = o.send ? await sendRun(rt, cfg, strategy, runId, asOf) : null;
-        if (o.json) return console.log(JSON.stringify({ created, sent }));
+        const wait = o.send ? contactWait(strategy, asOf) : undefined;
+        // An approved proposal is its run: the runtime adds nothing to it and sends what is pending.
+        const sent = o.send && !wait ? (await rt.dunningRun({ tenantId: cfg.tenant.id, asOf, send: true })).sent : null;
+        if (o.json) return console.log(JSON.stringify({ created, sent, ...(wait ? { notSent: wait } : {}) }));
         printRun(created);
-        if (sent) console.log(sent.note ?? `sent ${sent.sent}, bounced ${sent.bounced}, failed ${sent.failed}`);
+        if (sent) console.log(`sent ${sent.sent}, bounced ${sent.bounced}, failed ${sent.failed}`);
+        if (wait) console.log(wait);
       });
     });
 
@@ -528,57 +535,12 @@ async function showProposal(
 }
 
 /**
- * Sends the run's pending notices, the way `Runtime.dunningRun` does, but only when the guardrails allow a contact
- * now (a business day, outside the quiet hours); otherwise they wait for the next send.
+ * Why notices may not go out now, or undefined when they may: the guardrails allow contacts on business days outside
+ * the quiet hours, and not before the run date. Notices left unsent wait for the next send.
  */
-async function sendRun(rt: Runtime, cfg: TenantConfig, strategy: CompiledStrategy, runId: string, asOf: string) {
+function contactWait(strategy: CompiledStrategy, asOf: string): string | undefined {
+  const cal = strategy.guardrails.calendar;
   const now = new Date();
-  const [first] = await query<{ at: string | null }>(
-    rt.store,
-    `SELECT min(scheduled_at) AS at FROM notices WHERE tenant_id = $1 AND run_id = $2 AND status = 'pending'`,
-    [cfg.tenant.id, runId],
-  );
-  if (!first?.at) return { sent: 0, bounced: 0, failed: 0, deferred: 0, note: 'nothing to send' };
-  if (!mayContactAt(strategy.guardrails.calendar, now) || new Date(first.at) > now) {
-    return {
-      sent: 0,
-      bounced: 0,
-      failed: 0,
-      deferred: 0,
-      note: `not sent now: the guardrails allow contacts from ${first.at} on business days outside the quiet hours; send then`,
-    };
-  }
-  const email = rt.emailChannel(cfg);
-  try {
-    const templatesDir = resolveTemplatesDir(cfg.templates.dir);
-    const send = (id: string) =>
-      sendPendingNotices(rt.store, {
-        tenantId: cfg.tenant.id,
-        tenantName: cfg.tenant.name,
-        runId: id,
-        asOf,
-        languages: cfg.tenant.languages,
-        defaultLanguage: cfg.tenant.defaultLanguage,
-        levelNames: levelNames(strategy),
-        render: (locale, template, view) => renderNotice(templatesDir, locale, template, view),
-        email,
-        viewModel: noticeViewCompleter(rt.store, cfg.tenant.id, id),
-      });
-    const r = await send(runId);
-    let note: string | undefined;
-    if (strategy.thankYou) {
-      try {
-        const t = await send(thanksRunOf(runId));
-        r.sent += t.sent;
-        r.failed += t.failed;
-        r.bounced += t.bounced;
-      } catch (err) {
-        if (!(err instanceof IntegrationError)) throw err;
-        note = `sent ${r.sent}, bounced ${r.bounced}, failed ${r.failed}; thank-you messages wait: ${err.message}`;
-      }
-    }
-    return { ...r, note };
-  } finally {
-    email.close();
-  }
+  if (localTime(now, cal.timezone).date >= asOf && mayContactAt(cal, now)) return undefined;
+  return `not sent now: contacts are allowed on business days from ${hhmmOf(cal.quietTo)} to ${hhmmOf(cal.quietFrom)} (${cal.timezone}), not before the run date; the notices wait for the next send`;
 }

@@ -17,8 +17,9 @@ async function activeActions(
     store,
     `SELECT DISTINCT ON (a.value) a.value, a.notice_id FROM dunning_actions a
      WHERE a.tenant_id = $1 AND a.debtor_id = $2 AND a.kind = $3 AND a.lifted_at IS NULL
-       AND EXISTS (SELECT 1 FROM notice_items ni JOIN items i ON i.tenant_id = ni.tenant_id AND i.item_id = ni.item_id
-                   WHERE ni.tenant_id = a.tenant_id AND ni.notice_id = a.notice_id
+       AND EXISTS (SELECT 1 FROM notices n CROSS JOIN LATERAL jsonb_array_elements_text(n.item_ids) AS x(item_id)
+                   JOIN items i ON i.tenant_id = n.tenant_id AND i.item_id = x.item_id
+                   WHERE n.tenant_id = a.tenant_id AND n.notice_id = a.notice_id
                      AND i.status = 'open' AND i.open_minor > 0
                      AND ($3 <> 'restrict_contract' OR i.contract_ref = a.value))
      ORDER BY a.value, a.created_at`,

@@ -33,6 +33,7 @@ import {
   settle,
 } from './engine';
 import { type BaseRateTable, defaultInterest, loadBaseRates, SURCHARGE_BASIS_POINTS } from './legal/interest';
+import { registeredStrategy } from './registry';
 import { type CompiledStrategy, type DunningStrategy, fromInlineLevels, type Segment } from './strategy';
 
 export interface DunningRunOptions {
@@ -82,12 +83,15 @@ export function noticeIdOf(
 }
 
 /**
- * Creates the run's notices with the tenant file's inline levels (or `opts.plan`): the path `clearhub demo` and
- * `Runtime.dunningRun` take. Sending is a separate step (send.ts), so a failed send never loses or duplicates a notice.
+ * Creates the run's notices: the path `Runtime.dunningRun` (and so `clearhub demo`) takes. The strategy is `opts.plan`,
+ * else the tenant's strategy on record (the strategy file `clearhub dunning run` and `dunning strategy register`
+ * record), else the tenant file's inline levels as one segment. Sending is a separate step (send.ts), so a failed send
+ * never loses or duplicates a notice.
  */
 export async function createNotices(store: Store, opts: DunningRunOptions): Promise<DunningRunResult> {
   const plan =
     opts.plan ??
+    (await strategyOnRecord(store, opts.tenantId)) ??
     fromInlineLevels(opts.strategy, {
       timezone: opts.timezone ?? 'Europe/Berlin',
       currency: await tenantCurrency(store, opts.tenantId),
@@ -193,8 +197,9 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
   let cursor = '';
   // The next page is read while this one is decided and written: the database and the decisions work at once.
   const resume = opts.mode === 'execute' && !fresh;
+  const wide = conditionsReadDetails(strategy, asOf);
   const read = (from: string) => {
-    const p = readPage(store, tenantId, runId, strategy, asOf, from, pageItems, resume);
+    const p = readPage(store, tenantId, runId, strategy, asOf, from, pageItems, resume, wide);
     p.catch(() => undefined); // awaited below; a failure surfaces there
     return p;
   };
@@ -213,6 +218,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     next = page.last ? Promise.resolve(undefined) : read(cursor);
     const plans: NoticePlan[] = [];
     const kept: HoldUpdate[] = [];
+    const decided: { debtor: EngineDebtor; decision: DebtorDecision & { kind: 'notice' } }[] = [];
     (ctx as { lumpSumClaimed: ReadonlySet<string> }).lumpSumClaimed = page.lumpSumClaimed;
     for (const [debtorId, items] of page.items) {
       result.debtorsConsidered++;
@@ -232,6 +238,10 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
         result.skipped[decision.reason] = (result.skipped[decision.reason] ?? 0) + 1;
         continue;
       }
+      decided.push({ debtor, decision });
+    }
+    if (!wide) await fillDetails(store, tenantId, decided);
+    for (const { debtor, decision } of decided) {
       const s = settle(strategy, decision.segment, decision.lines, decision.reachable, asOf);
       if (!s) {
         result.skipped.unreachable = (result.skipped.unreachable ?? 0) + 1;
@@ -244,7 +254,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     const label = `page to ${cursor}: read ${(t1 - t0).toFixed(0)} ms, decide ${(t2 - t1).toFixed(0)} ms`;
     writing =
       opts.mode === 'execute'
-        ? writeNotices(store, tenantId, runId, strategy, asOf, plans, kept).then((written) => {
+        ? writeNotices(store, tenantId, runId, strategy, asOf, plans, kept, resume).then((written) => {
             trace?.(`${label}, write ${(performance.now() - t2).toFixed(0)} ms (${plans.length} notices)`);
             tally(result, plans, written);
             opts.onProgress?.(result.debtorsConsidered);
@@ -323,6 +333,20 @@ const NO_HISTORY: EngineHistory = {
   lastPaymentOn: null,
   returnedDebits: 0,
 };
+
+/** The strategy last recorded for the tenant (`dunning_strategies`), compiled; undefined when none is. */
+async function strategyOnRecord(store: Store, tenantId: string): Promise<CompiledStrategy | undefined> {
+  const row = await store.db
+    .selectFrom('dunning_strategies')
+    .select(['name', 'version'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('registered_at', 'desc')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return registeredStrategy(store, tenantId, row);
+}
 
 async function tenantCurrency(store: Store, tenantId: string): Promise<string> {
   const row = await store.db
@@ -414,6 +438,42 @@ export interface Page {
   lumpSumClaimed: Set<string>;
 }
 
+/**
+ * Reads the source keys, document numbers and contracts of the items on this page's notices (the page query left them
+ * out) and puts each notice's items in their order again.
+ */
+async function fillDetails(
+  store: Store,
+  tenantId: string,
+  decided: readonly { decision: DebtorDecision & { kind: 'notice' } }[],
+): Promise<void> {
+  const byId = new Map<string, EngineItem>();
+  for (const d of decided) for (const l of d.decision.lines) byId.set(l.item.itemId, l.item);
+  if (byId.size === 0) return;
+  const rows = await query<{
+    item_id: string;
+    source_key: string;
+    external_id: string;
+    document_number: string;
+    contract_ref: string | null;
+    document_date: string | null;
+  }>(
+    store,
+    `SELECT item_id, source_key, external_id, document_number, contract_ref, document_date::text AS document_date
+     FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])`,
+    [tenantId, [...byId.keys()]],
+  );
+  for (const r of rows) {
+    const i = byId.get(r.item_id)!;
+    i.sourceKey = r.source_key;
+    i.externalId = r.external_id;
+    i.documentNumber = r.document_number;
+    i.contractRef = r.contract_ref;
+    i.documentDate = r.document_date;
+  }
+  for (const d of decided) if (d.decision.lines.length > 1) d.decision.lines.sort((a, b) => byDueDate(a.item, b.item));
+}
+
 /** Oldest due date first, then document number and id: the order a notice lists items in, whatever the index gave. */
 function byDueDate(a: EngineItem, b: EngineItem): number {
   if (a.dueDate !== b.dueDate) return a.dueDate < b.dueDate ? -1 : 1;
@@ -442,11 +502,31 @@ type ItemTuple = [
 const ITEM_COLUMNS = `item_id, debtor_id, source, source_key, external_id, document_number, contract_ref, currency,
   open_minor, due_date, document_date, dunning_level, last_dunned_on, dunning_block`;
 
-/** {@link ITEM_COLUMNS} as text for the packed page, NULL as \x02. */
-const PACKED_COLUMNS = ITEM_COLUMNS.split(',')
-  .map((c) => c.trim())
-  .map((c) => `COALESCE(${c}::text, E'\\x02')`)
-  .join(', ');
+/**
+ * The columns every item needs for the decision, the rest only where a condition reads them; keys, document numbers
+ * and contracts of the items that end up on a notice are read afterwards ({@link fillDetails}).
+ */
+const SLIM_COLUMNS = `item_id, debtor_id, source, NULL, NULL, NULL, NULL, currency, open_minor, due_date, NULL,
+  dunning_level, last_dunned_on, dunning_block`;
+
+function packedColumns(columns: string): string {
+  return columns
+    .split(',')
+    .map((c) => c.trim())
+    .map((c) => (c === 'NULL' ? `E'\\x02'` : `COALESCE(${c}::text, E'\\x02')`))
+    .join(', ');
+}
+
+/** Whether conditions in force on the run date read an item's contract or document date (then every row has them). */
+function conditionsReadDetails(strategy: CompiledStrategy, asOf: string): boolean {
+  const reads = (c: { uses: ReadonlySet<string> } | undefined) =>
+    !!c && (c.uses.has('item.contract') || c.uses.has('item.documentDate'));
+  return (
+    strategy.segments.some((s) => s.levels.some((l) => reads(l.condition))) ||
+    strategy.guardrails.moratoria.some((m) => asOf >= m.from && asOf <= m.until && reads(m.condition))
+  );
+}
+
 const nul = (v: string): string | null => (v === '\x02' ? null : v);
 
 /** A read in plain SQL with parameters (the page queries are fixed texts; no query builder needed). */
@@ -463,6 +543,7 @@ async function readPage(
   cursor: string,
   pageItems: number,
   resume: boolean,
+  wide: boolean,
 ): Promise<Page | undefined> {
   // The page ends with a whole debtor: find the debtor at the page's last item, then read up to and including it.
   const [edge] = await query<{ debtor_id: string }>(
@@ -478,7 +559,8 @@ async function readPage(
   const where = `tenant_id = $1 AND status = 'open' AND debtor_id > $2${edge ? ' AND debtor_id <= $3' : ''}`;
   const [packed] = await query<{ rows: string | null }>(
     store,
-    `SELECT string_agg(concat_ws(E'\\x1f', ${PACKED_COLUMNS}), E'\\x1e') AS rows FROM items WHERE ${where}`,
+    `SELECT string_agg(concat_ws(E'\\x1f', ${packedColumns(wide ? ITEM_COLUMNS : SLIM_COLUMNS)}), E'\\x1e') AS rows
+     FROM items WHERE ${where}`,
     params,
   );
   let rows: ItemTuple[] = [];
@@ -496,9 +578,9 @@ async function readPage(
         f[0]!,
         f[1]!,
         f[2]!,
-        f[3]!,
-        f[4]!,
-        f[5]!,
+        nul(f[3]!) ?? '',
+        nul(f[4]!) ?? '',
+        nul(f[5]!) ?? '',
         nul(f[6]!),
         f[7]!,
         Number(f[8]),
@@ -512,7 +594,7 @@ async function readPage(
     if (!clean) {
       const [json] = await query<{ rows: ItemTuple[] | null }>(
         store,
-        `SELECT json_agg(json_build_array(${ITEM_COLUMNS})) AS rows FROM items WHERE ${where}`,
+        `SELECT json_agg(json_build_array(${wide ? ITEM_COLUMNS : SLIM_COLUMNS})) AS rows FROM items WHERE ${where}`,
         params,
       );
       rows = json?.rows ?? [];
@@ -531,9 +613,9 @@ async function readPage(
     list.push({
       itemId: r[0],
       source: r[2],
-      sourceKey: r[3],
-      externalId: r[4],
-      documentNumber: r[5],
+      sourceKey: r[3] ?? '',
+      externalId: r[4] ?? '',
+      documentNumber: r[5] ?? '',
       contractRef: r[6],
       currency: r[7],
       openMinor: Number(r[8]),
@@ -896,6 +978,8 @@ export async function writeNotices(
   asOf: string,
   plans: readonly NoticePlan[],
   kept: readonly HoldUpdate[],
+  /** Look for notices of these debtors written before (a resumed run, an approval); a fresh run has none. */
+  checkExisting = true,
 ): Promise<Set<string>> {
   if (plans.length === 0 && kept.length === 0) return new Set();
   return store.rawTransaction(async (s) => {
@@ -905,13 +989,27 @@ export async function writeNotices(
     await s.query(LOCK, [tenantId]);
     const created = new Set<string>();
     if (plans.length > 0) {
-      const { rows: existing } = await s.query<{ debtor_id: string }>(
-        `SELECT debtor_id FROM notices WHERE tenant_id = $1 AND run_id = $2 AND kind = 'dunning' AND debtor_id = ANY($3::text[])`,
-        [tenantId, runId, plans.map((p) => p.debtorId)],
-      );
-      const skip = new Set(existing.map((r) => r.debtor_id));
-      const todo = skip.size ? plans.filter((p) => !skip.has(p.debtorId)) : plans;
-      if (todo.length > 0) await apply(s, tenantId, runId, strategy, asOf, todo);
+      let todo = plans;
+      if (checkExisting) {
+        const { rows: existing } = await s.query<{ debtor_id: string }>(
+          `SELECT debtor_id FROM notices WHERE tenant_id = $1 AND run_id = $2 AND kind = 'dunning' AND debtor_id = ANY($3::text[])`,
+          [tenantId, runId, plans.map((p) => p.debtorId)],
+        );
+        const skip = new Set(existing.map((r) => r.debtor_id));
+        if (skip.size) todo = plans.filter((p) => !skip.has(p.debtorId));
+      }
+      try {
+        if (todo.length > 0) await apply(s, tenantId, runId, strategy, asOf, todo);
+      } catch (err) {
+        // Only a second process running the same date at the same moment can meet this run's notice ids.
+        if ((err as { code?: string }).code === '23505')
+          throw new IntegrationError(
+            `another process is running ${runId} for ${tenantId}; run it again once that one has finished: it adds what is missing`,
+            'run',
+            { conflict: true },
+          );
+        throw err;
+      }
       for (const p of todo) created.add(p.noticeId);
     }
     if (kept.length > 0) await resolveKept(s, tenantId, runId, kept);
@@ -977,21 +1075,25 @@ async function apply(
     let writeBacks = 0;
     p.lines.forEach((l, i) => {
       const interest = st.level.interest ? l.interestMinor : 0;
-      lines.line([
-        tenantId,
-        p.noticeId,
-        l.item.itemId,
-        p.debtorId,
-        l.levelBefore,
-        l.level,
-        l.daysPastDue,
-        l.item.openMinor,
-        interest,
-        st.level.interest ? l.interestFrom : null,
-        st.level.interest ? l.interestTo : null,
-        st.level.interest ? l.interestRateBp : null,
-        st.level.lumpSum ? l.lumpSumMinor : 0,
-      ]);
+      const lump = st.level.lumpSum ? l.lumpSumMinor : 0;
+      // The history keeps what the notice did to an item: a new level, interest, the lump sum. Items it only lists
+      // are in the notice's item_ids.
+      if (l.level > l.levelBefore || interest > 0 || lump > 0)
+        lines.line([
+          tenantId,
+          p.noticeId,
+          l.item.itemId,
+          p.debtorId,
+          l.levelBefore,
+          l.level,
+          l.daysPastDue,
+          l.item.openMinor,
+          interest,
+          st.level.interest ? l.interestFrom : null,
+          st.level.interest ? l.interestTo : null,
+          st.level.interest ? l.interestRateBp : null,
+          lump,
+        ]);
       if (l.level > l.levelBefore) {
         levelIds.push(l.item.itemId);
         levelValues.push(l.level);
@@ -1066,7 +1168,7 @@ async function apply(
     ]);
   }
   await s.copyIn('notices', NOTICE_COLS, notices.done());
-  await s.copyIn('notice_items', LINE_COLS, lines.done());
+  if (lines.rows > 0) await s.copyIn('notice_items', LINE_COLS, lines.done());
   if (outbox.rows > 0) await s.copyIn('outbox', OUTBOX_COLS, outbox.done());
   if (levelIds.length > 0) {
     // In item id order: ids are time-ordered, so the updates walk the table and its indexes front to back.
@@ -1352,8 +1454,9 @@ export async function thankPayers(
                AND COALESCE(c.as_of, c.created_at::date) > $2::date - 7 AND COALESCE(c.as_of, c.created_at::date) <= $2::date) AS week
      FROM notices n JOIN debtors d ON d.tenant_id = n.tenant_id AND d.debtor_id = n.debtor_id
      WHERE n.tenant_id = $1 AND n.kind = 'dunning' AND n.as_of >= $2::date - $4::int AND n.as_of < $2::date
-       AND NOT EXISTS (SELECT 1 FROM notice_items ni JOIN items i ON i.tenant_id = ni.tenant_id AND i.item_id = ni.item_id
-                       WHERE ni.tenant_id = n.tenant_id AND ni.notice_id = n.notice_id AND i.status = 'open' AND i.open_minor > 0)
+       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(n.item_ids) AS x(item_id)
+                       JOIN items i ON i.tenant_id = n.tenant_id AND i.item_id = x.item_id
+                       WHERE i.status = 'open' AND i.open_minor > 0)
        AND NOT EXISTS (SELECT 1 FROM notices t WHERE t.tenant_id = n.tenant_id AND t.debtor_id = n.debtor_id
                        AND t.kind = 'thanks' AND t.as_of >= n.as_of)
        AND NOT EXISTS (SELECT 1 FROM notices r WHERE r.tenant_id = n.tenant_id AND r.debtor_id = n.debtor_id
