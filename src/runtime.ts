@@ -8,6 +8,7 @@ import { loadTenantConfig } from './config/load';
 import type { TenantConfig } from './config/schema';
 import { lenientEnv, secret } from './config/secrets';
 import { IntegrationError } from './domain/errors';
+import { dunningEligibility } from './dunning/eligibility';
 import { createNotices, runIdOf } from './dunning/run';
 import { type SendOptions, sendPendingNotices } from './dunning/send';
 import type { DunningStrategy } from './dunning/strategy';
@@ -447,7 +448,8 @@ export class Runtime {
     const cfg = this.tenant(id);
     const g = cfg.gateway;
     if (!g) throw new IntegrationError(`tenant ${id} has no gateway section; nothing can be paid online`, 'gateway');
-    const eligibility = levelEligibility(this.store, g.withdraw);
+    // The built-in level rule plus what the dunning strategy's actions withdrew (until the dunned items are paid).
+    const eligibility = levelEligibility(this.store, g.withdraw, dunningEligibility(this.store));
     const providerCtx = {
       tenantId: id,
       store: this.store,
