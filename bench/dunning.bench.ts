@@ -11,7 +11,8 @@
  * Second: the same segment and level conditions evaluated for 100,000 items with json-rules-engine (a peer library)
  * and with the compiled conditions, with the decisions compared. Target: at least 100× faster.
  *
- * BENCH_ITEMS (default 1000000) sizes it; BENCH_DATABASE_URL or DATABASE_URL names the server.
+ * BENCH_ITEMS (default 1000000) sizes it; BENCH_DATABASE_URL or DATABASE_URL names the server; BENCH_PAGE sets the
+ * run's page size (open items per page, default the run's own); CLEARHUB_DUNNING_TRACE=1 prints each page's times.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -441,6 +442,7 @@ async function scenario(
     asOf: AS_OF,
     levelWriteBackSources: new Set(['billing']),
     mode: 'execute',
+    ...(process.env.BENCH_PAGE ? { pageSize: Number(process.env.BENCH_PAGE) } : {}),
   });
   const runS = Number(process.hrtime.bigint() - r0) / 1e9;
   const [written] = (

@@ -168,6 +168,20 @@ function consentOf(tags: readonly string[]): string[] {
   return tags.filter((t) => t.startsWith('consent:')).map((t) => t.slice('consent:'.length));
 }
 
+const NO_CHANNELS: string[] = [];
+
+const nextCache = new WeakMap<Segment, (StrategyLevel | undefined)[]>();
+/** For each current level 0…max, the segment's next level above it (the one an item can rise to). */
+function nextLevels(segment: Segment): (StrategyLevel | undefined)[] {
+  let out = nextCache.get(segment);
+  if (!out) {
+    const top = segment.levels.at(-1)?.level ?? 0;
+    out = Array.from({ length: top + 1 }, (_, k) => segment.levels.find((l) => l.level > k));
+    nextCache.set(segment, out);
+  }
+  return out;
+}
+
 const daysFrom = (date: string | null, asOfDay: number): number =>
   date === null ? NEVER_DAYS : asOfDay - dayNumber(date);
 
@@ -202,7 +216,11 @@ export function decideDebtor(
 ): DebtorDecision {
   const { strategy, asOfDay } = ctx;
   const g = strategy.guardrails;
-  const reachable = reachableChannels(debtor, g.requireConsentFor);
+  // Channels and consent are worked out for every debtor only when a condition reads them; else for notices only.
+  const needsChannels = strategy.uses.has('debtor.channels');
+  let reachable: NoticeChannelName[] | undefined = needsChannels
+    ? reachableChannels(debtor, g.requireConsentFor)
+    : undefined;
 
   // ---- facts of the debtor, the account and the history ----
   const d = facts.debtor;
@@ -211,8 +229,8 @@ export function decideDebtor(
   d.tenureDays = asOfDay - dayNumber(debtor.since);
   d.language = debtor.language;
   d.country = debtor.country ?? '';
-  d.channels = reachable;
-  d.consent = consentOf(debtor.tags);
+  d.channels = reachable ?? NO_CHANNELS;
+  d.consent = strategy.uses.has('debtor.consent') ? consentOf(debtor.tags) : NO_CHANNELS;
   const a = facts.account;
   a.totalOverdue = 0;
   a.totalOpen = 0;
@@ -290,13 +308,22 @@ export function decideDebtor(
 
   // ---- the due items, and where each goes ----
   const it = facts.item;
-  const candidates: { item: EngineItem; dpd: number }[] = [];
+  const n = items.length;
+  // Per item: its new level, or -1 when it is not on the notice (not due, held, another currency).
+  const newLevel = new Array<number>(n);
   let heldDue = 0;
-  for (let i = 0; i < items.length; i++) {
+  let dueTotal = 0;
+  let candidates = 0;
+  for (let i = 0; i < n; i++) {
+    newLevel[i] = -1;
     const item = items[i]!;
     const days = dpd[i]!;
     if (item.currency !== strategy.currency || item.openMinor <= 0 || days < firstDays) continue;
-    if (debtorHeld || heldItems.has(item.itemId) || (item.block !== null && item.block !== '')) {
+    if (
+      debtorHeld ||
+      (heldItems.size > 0 && heldItems.has(item.itemId)) ||
+      (item.block !== null && item.block !== '')
+    ) {
       heldDue++;
       continue;
     }
@@ -307,53 +334,63 @@ export function decideDebtor(
         continue;
       }
     }
-    candidates.push({ item, dpd: days });
+    newLevel[i] = item.level;
+    dueTotal += item.openMinor;
+    candidates++;
   }
-  if (candidates.length === 0)
+  if (candidates === 0)
     return { kind: 'skip', reason: heldDue > 0 ? 'held' : 'not-due', segment: segment.name, holdUpdates };
-  let dueTotal = 0;
-  for (const c of candidates) dueTotal += c.item.openMinor;
 
   const resumeLevel = resumeAt > 0 ? levels.filter((l) => l.level <= resumeAt).at(-1) : undefined;
-  const lines: NoticeLine[] = [];
+  const nextOf = nextLevels(segment);
   let rose = false;
   let belowMinimum = false;
-  for (const c of candidates) {
-    const item = c.item;
+  for (let i = 0; i < n; i++) {
+    if (newLevel[i]! < 0) continue;
+    const item = items[i]!;
+    const days = dpd[i]!;
     let level = item.level;
-    const next = levels.find((l) => l.level > item.level);
-    if (next && c.dpd >= next.daysPastDue && dueTotal < next.minAmountMinor) belowMinimum = true;
-    if (next && c.dpd >= next.daysPastDue && dueTotal >= next.minAmountMinor) {
-      const since = item.lastDunnedOn === null ? NEVER_DAYS : asOfDay - dayNumber(item.lastDunnedOn);
-      if (since >= next.minDaysSinceLastNotice) {
-        if (next.condition) fillItem(it, item, c.dpd);
-        if (!next.condition || next.condition.test(facts)) level = next.level;
+    const next = item.level < nextOf.length ? nextOf[item.level] : undefined;
+    if (next && days >= next.daysPastDue) {
+      if (dueTotal < next.minAmountMinor) belowMinimum = true;
+      else {
+        const since = item.lastDunnedOn === null ? NEVER_DAYS : asOfDay - dayNumber(item.lastDunnedOn);
+        if (since >= next.minDaysSinceLastNotice) {
+          if (next.condition) fillItem(it, item, days);
+          if (!next.condition || next.condition.test(facts)) level = next.level;
+        }
       }
     }
     if (resumeLevel && resumeLevel.level > level) level = resumeLevel.level;
     if (level > item.level) rose = true;
-    const line: NoticeLine = {
-      item,
-      levelBefore: item.level,
-      level,
-      daysPastDue: c.dpd,
-      interestMinor: 0,
-      interestFrom: null,
-      interestTo: null,
-      interestRateBp: null,
-      lumpSumMinor: 0,
-    };
-    lines.push(line);
+    newLevel[i] = level;
   }
   if (!rose) {
     const reason = belowMinimum ? 'below-minimum' : heldDue > 0 ? 'held' : 'not-due';
     return { kind: 'skip', reason, segment: segment.name, holdUpdates };
   }
   if (dueTotal < g.minTotalMinor) return { kind: 'skip', reason: 'below-minimum', segment: segment.name, holdUpdates };
+  const lines: NoticeLine[] = [];
+  for (let i = 0; i < n; i++) {
+    if (newLevel[i]! < 0) continue;
+    const item = items[i]!;
+    lines.push({
+      item,
+      levelBefore: item.level,
+      level: newLevel[i]!,
+      daysPastDue: dpd[i]!,
+      interestMinor: 0,
+      interestFrom: null,
+      interestTo: null,
+      interestRateBp: null,
+      lumpSumMinor: 0,
+    });
+  }
   if (history.contactsThisWeek >= g.maxContactsPerWeek) {
     return { kind: 'skip', reason: 'contact-cap', segment: segment.name, holdUpdates };
   }
   const top = noticeLevel(segment, lines);
+  reachable ??= reachableChannels(debtor, g.requireConsentFor);
   if (!top || channelsFor(top, reachable).length === 0) {
     return { kind: 'skip', reason: 'unreachable', segment: segment.name, holdUpdates };
   }

@@ -474,6 +474,38 @@ async function fillDetails(
   for (const d of decided) if (d.decision.lines.length > 1) d.decision.lines.sort((a, b) => byDueDate(a.item, b.item));
 }
 
+interface DebtorRow {
+  debtor_id: string;
+  type: 'B2B' | 'B2C';
+  tags: string[];
+  language: string;
+  country: string | null;
+  email: string | null;
+  phone: string | null;
+  since: string;
+}
+
+/** The page's debtors from their packed text (see readPage). */
+function unpackDebtors(packed: string | null): DebtorRow[] | undefined {
+  if (!packed) return [];
+  const out: DebtorRow[] = [];
+  for (const line of packed.split('\x1e')) {
+    const f = line.split('\x1f');
+    if (f.length !== 8) return undefined; // a separator inside a value: read them as rows instead
+    out.push({
+      debtor_id: f[0]!,
+      type: f[1] as 'B2B' | 'B2C',
+      tags: f[2] === '[]' ? [] : (JSON.parse(f[2]!) as string[]),
+      language: f[3]!,
+      country: nul(f[4]!),
+      email: nul(f[5]!),
+      phone: nul(f[6]!),
+      since: f[7]!,
+    });
+  }
+  return out;
+}
+
 /** Oldest due date first, then document number and id: the order a notice lists items in, whatever the index gave. */
 function byDueDate(a: EngineItem, b: EngineItem): number {
   if (a.dueDate !== b.dueDate) return a.dueDate < b.dueDate ? -1 : 1;
@@ -506,14 +538,14 @@ const ITEM_COLUMNS = `item_id, debtor_id, source, source_key, external_id, docum
  * The columns every item needs for the decision, the rest only where a condition reads them; keys, document numbers
  * and contracts of the items that end up on a notice are read afterwards ({@link fillDetails}).
  */
-const SLIM_COLUMNS = `item_id, debtor_id, source, NULL, NULL, NULL, NULL, currency, open_minor, due_date, NULL,
-  dunning_level, last_dunned_on, dunning_block`;
+const SLIM_COLUMNS = `item_id, debtor_id, source, currency, open_minor, due_date, dunning_level, last_dunned_on,
+  dunning_block`;
 
 function packedColumns(columns: string): string {
   return columns
     .split(',')
     .map((c) => c.trim())
-    .map((c) => (c === 'NULL' ? `E'\\x02'` : `COALESCE(${c}::text, E'\\x02')`))
+    .map((c) => `COALESCE(${c}::text, E'\\x02')`)
     .join(', ');
 }
 
@@ -565,36 +597,75 @@ async function readPage(
   );
   let rows: ItemTuple[] = [];
   if (packed?.rows) {
-    const lines = packed.rows.split('\x1e');
-    rows = new Array(lines.length);
+    const text = packed.rows;
+    const width = wide ? 14 : 9;
+    const f = new Array<string>(width);
     let clean = true;
-    for (let k = 0; k < lines.length; k++) {
-      const f = lines[k]!.split('\x1f');
-      if (f.length !== 14) {
+    let pos = 0;
+    // Scans the text once: fields up to \x1f, items up to \x1e (no array per line).
+    while (pos <= text.length) {
+      const end = text.indexOf('\x1e', pos);
+      const stop = end < 0 ? text.length : end;
+      let k = 0;
+      let at = pos;
+      let lineEnded = false;
+      while (k < width) {
+        const sep = text.indexOf('\x1f', at);
+        if (sep < 0 || sep > stop) {
+          f[k++] = text.slice(at, stop);
+          lineEnded = true;
+          break;
+        }
+        f[k++] = text.slice(at, sep);
+        at = sep + 1;
+      }
+      // Exactly `width` fields, the last one ending the line: anything else is a separator inside a value.
+      if (k !== width || !lineEnded) {
         clean = false;
         break;
       }
-      rows[k] = [
-        f[0]!,
-        f[1]!,
-        f[2]!,
-        nul(f[3]!) ?? '',
-        nul(f[4]!) ?? '',
-        nul(f[5]!) ?? '',
-        nul(f[6]!),
-        f[7]!,
-        Number(f[8]),
-        f[9]!,
-        nul(f[10]!),
-        Number(f[11]),
-        nul(f[12]!),
-        nul(f[13]!),
-      ];
+      rows.push(
+        wide
+          ? [
+              f[0]!,
+              f[1]!,
+              f[2]!,
+              f[3]!,
+              f[4]!,
+              f[5]!,
+              nul(f[6]!),
+              f[7]!,
+              Number(f[8]),
+              f[9]!,
+              nul(f[10]!),
+              Number(f[11]),
+              nul(f[12]!),
+              nul(f[13]!),
+            ]
+          : [
+              f[0]!,
+              f[1]!,
+              f[2]!,
+              '',
+              '',
+              '',
+              null,
+              f[3]!,
+              Number(f[4]),
+              f[5]!,
+              null,
+              Number(f[6]),
+              nul(f[7]!),
+              nul(f[8]!),
+            ],
+      );
+      if (end < 0) break;
+      pos = end + 1;
     }
     if (!clean) {
       const [json] = await query<{ rows: ItemTuple[] | null }>(
         store,
-        `SELECT json_agg(json_build_array(${wide ? ITEM_COLUMNS : SLIM_COLUMNS})) AS rows FROM items WHERE ${where}`,
+        `SELECT json_agg(json_build_array(${ITEM_COLUMNS})) AS rows FROM items WHERE ${where}`,
         params,
       );
       rows = json?.rows ?? [];
@@ -632,21 +703,18 @@ async function readPage(
   const asOfNext = nextDay(asOf);
   const uses = strategy.uses;
 
-  const [debtorRows, holdRows, contactRows, noticedRows] = await Promise.all([
-    query<{
-      debtor_id: string;
-      type: 'B2B' | 'B2C';
-      tags: string[];
-      language: string;
-      country: string | null;
-      email: string | null;
-      phone: string | null;
-      since: string;
-    }>(
+  // Everything below is scoped to the page's debtor range (an index range scan), not to a list of its ids.
+  const range = (first: number) =>
+    edge ? `debtor_id > $${first} AND debtor_id <= $${first + 1}` : `debtor_id > $${first}`;
+  const rangeParams = edge ? [cursor, edge.debtor_id] : [cursor];
+  const [debtorPack, holdRows, contactRows, noticedRows] = await Promise.all([
+    query<{ rows: string | null }>(
       store,
-      `SELECT debtor_id, type, tags, language, country, email, phone, (created_at AT TIME ZONE 'UTC')::date::text AS since
-       FROM debtors WHERE tenant_id = $1 AND debtor_id = ANY($2::text[])`,
-      [tenantId, ids],
+      `SELECT string_agg(concat_ws(E'\\x1f', debtor_id, type, tags::text, language, COALESCE(country, E'\\x02'),
+                COALESCE(email, E'\\x02'), COALESCE(phone, E'\\x02'), (created_at AT TIME ZONE 'UTC')::date::text),
+              E'\\x1e') AS rows
+       FROM debtors WHERE tenant_id = $1 AND ${range(2)}`,
+      [tenantId, ...rangeParams],
     ),
     query<{
       hold_id: string;
@@ -662,27 +730,34 @@ async function readPage(
     }>(
       store,
       `SELECT hold_id, debtor_id, kind, item_id, item_ids, reason, starts_on, ends_on, amount_minor, created_at
-       FROM holds WHERE tenant_id = $1 AND debtor_id = ANY($2::text[]) AND resolved_at IS NULL`,
-      [tenantId, ids],
+       FROM holds WHERE tenant_id = $1 AND ${range(2)} AND resolved_at IS NULL`,
+      [tenantId, ...rangeParams],
     ),
     query<{ debtor_id: string; last: string | null; week: number }>(
       store,
       `SELECT debtor_id, max(COALESCE(as_of, created_at::date))::text AS last,
-              count(*) FILTER (WHERE COALESCE(as_of, created_at::date) > $3::date - 7)::int AS week
-       FROM notices WHERE tenant_id = $1 AND debtor_id = ANY($2::text[]) AND run_id <> $4
-         AND COALESCE(as_of, created_at::date) <= $3::date
+              count(*) FILTER (WHERE COALESCE(as_of, created_at::date) > $2::date - 7)::int AS week
+       FROM notices WHERE tenant_id = $1 AND ${range(4)} AND run_id <> $3
+         AND COALESCE(as_of, created_at::date) <= $2::date
        GROUP BY debtor_id`,
-      [tenantId, ids, asOf, runId],
+      [tenantId, asOf, runId, ...rangeParams],
     ),
     resume
       ? query<{ debtor_id: string }>(
           store,
-          `SELECT debtor_id FROM notices WHERE tenant_id = $1 AND run_id = $2 AND kind = 'dunning' AND debtor_id = ANY($3::text[])`,
-          [tenantId, runId, ids],
+          `SELECT debtor_id FROM notices WHERE tenant_id = $1 AND run_id = $2 AND kind = 'dunning' AND ${range(3)}`,
+          [tenantId, runId, ...rangeParams],
         )
       : Promise.resolve([]),
   ]);
-
+  const debtorRows =
+    unpackDebtors(debtorPack[0]?.rows ?? null) ??
+    (await query<DebtorRow>(
+      store,
+      `SELECT debtor_id, type, tags, language, country, email, phone, (created_at AT TIME ZONE 'UTC')::date::text AS since
+       FROM debtors WHERE tenant_id = $1 AND ${range(2)}`,
+      [tenantId, ...rangeParams],
+    ));
   const debtors = new Map<string, EngineDebtor>();
   for (const d of debtorRows) {
     debtors.set(d.debtor_id, {
@@ -761,9 +836,9 @@ async function readPage(
     for (const r of await query<{ debtor_id: string; n: number }>(
       store,
       `SELECT debtor_id, count(*)::int AS n FROM holds
-       WHERE tenant_id = $1 AND debtor_id = ANY($2::text[]) AND outcome = 'broken' AND kind IN ('promise', 'plan')
+       WHERE tenant_id = $1 AND ${range(2)} AND outcome = 'broken' AND kind IN ('promise', 'plan')
        GROUP BY debtor_id`,
-      [tenantId, ids],
+      [tenantId, ...rangeParams],
     )) {
       hist(r.debtor_id).brokenPromises = r.n;
     }
@@ -774,9 +849,9 @@ async function readPage(
       `SELECT debtor_id,
               (max(received_at) FILTER (WHERE state IN ('succeeded', 'partially_refunded', 'refunded')))::date::text AS last,
               count(*) FILTER (WHERE state = 'returned')::int AS returned
-       FROM payments WHERE tenant_id = $1 AND debtor_id = ANY($2::text[]) AND received_at < $3::date
+       FROM payments WHERE tenant_id = $1 AND ${range(3)} AND received_at < $2::date
        GROUP BY debtor_id`,
-      [tenantId, ids, asOfNext],
+      [tenantId, asOfNext, ...rangeParams],
     )) {
       const h = hist(r.debtor_id);
       h.lastPaymentOn = r.last;
@@ -791,10 +866,11 @@ async function readPage(
          FROM payments p
          JOIN allocations a ON a.tenant_id = p.tenant_id AND a.payment_id = p.payment_id
          JOIN items i ON i.tenant_id = a.tenant_id AND i.item_id = a.item_id
-         WHERE p.tenant_id = $1 AND p.debtor_id = ANY($2::text[]) AND a.created_at < $3::date AND a.amount_minor > 0
+         WHERE p.tenant_id = $1 AND ${range(3).replace(/debtor_id/g, 'p.debtor_id')} AND a.created_at < $2::date
+           AND a.amount_minor > 0
          GROUP BY p.debtor_id, a.item_id) x
        GROUP BY debtor_id`,
-      [tenantId, ids, asOfNext],
+      [tenantId, asOfNext, ...rangeParams],
     )) {
       hist(r.debtor_id).paidOnTimeBp = r.paid === 0 ? 10_000 : Math.floor((r.on_time * 10_000) / r.paid);
     }

@@ -146,9 +146,17 @@ export interface Facts {
 export const NEVER_DAYS = 99_999;
 
 const DAY_MS = 86_400_000;
-/** `YYYY-MM-DD` → days since 1970-01-01 (UTC calendar arithmetic). */
+const dayCache = new Map<string, number>();
+
+/** `YYYY-MM-DD` → days since 1970-01-01 (UTC calendar arithmetic). Memoised: a ledger has few distinct dates. */
 export function dayNumber(date: string): number {
-  return Math.round(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+  let n = dayCache.get(date);
+  if (n === undefined) {
+    n = Math.round(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+    if (dayCache.size > 100_000) dayCache.clear();
+    dayCache.set(date, n);
+  }
+  return n;
 }
 /** Days since 1970-01-01 → `YYYY-MM-DD`. */
 export function dateOfDay(day: number): string {

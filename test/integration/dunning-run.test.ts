@@ -309,6 +309,16 @@ describe.each(STORE_FACTORIES)('dunning runs on $name', (factory) => {
     expect(new Set((await notices(store, t)).map((n) => n.debtor_id)).size).toBe(9);
   });
 
+  test("a key with the packed read's separator in it is read all the same", async () => {
+    const t = 'odd-keys';
+    const ids = await ledger(store, t, [
+      { ext: 'O\u001fdd', items: [{ doc: 'DOC\u001f1', amount: 10_00, due: '2026-03-01', source: 'we\u001eird' }] },
+    ]);
+    const r = await run(store, t, '2026-03-16');
+    expect(r.noticesCreated).toBe(1);
+    expect((await notices(store, t))[0]!.item_ids).toEqual([ids.item['DOC\u001f1']]);
+  });
+
   test('disputed, promised and moratorium items are not dunned; blocked ones neither; a resolved dispute comes back', async () => {
     const t = 'holds';
     const ids = await ledger(store, t, [
