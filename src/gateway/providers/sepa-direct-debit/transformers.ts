@@ -4,6 +4,7 @@
  */
 import { checkSepaIdentifier } from '../../../cash/pain001';
 import type { SequenceType } from '../../../cash/pain008';
+import { easterSunday } from '../../../domain/calendar';
 import { IntegrationError } from '../../../domain/errors';
 import { formatMoney } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
@@ -18,24 +19,7 @@ export function addCalendarDays(date: string, days: number): string {
   return fromUtc(toUtc(date) + days * DAY_MS);
 }
 
-/** Easter Sunday of the Gregorian calendar (the anonymous algorithm of Meeus/Jones/Butcher). */
-export function easterSunday(year: number): string {
-  const a = year % 19;
-  const b = Math.floor(year / 100);
-  const c = year % 100;
-  const d = Math.floor(b / 4);
-  const e = b % 4;
-  const f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3);
-  const h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4);
-  const k = c % 4;
-  const l = (32 + 2 * e + 2 * i - h - k) % 7;
-  const m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31);
-  const day = ((h + l - 7 * m + 114) % 31) + 1;
-  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-}
+export { easterSunday };
 
 /**
  * Whether TARGET2 (T2) settles on this day: not on Saturdays and Sundays, New Year's Day, Good Friday, Easter Monday,
