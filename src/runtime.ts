@@ -233,6 +233,30 @@ export class Runtime {
         rows.push({ source: src.name, kind: src.kind, check: 'connector', ok: 'FAIL', detail: (err as Error).message });
       }
     }
+    // The payment gateway: every configured provider starts (its credentials are in the environment) or says why not.
+    if (cfg.gateway) {
+      try {
+        const t = this.tenantGateway(cfg.tenant.id);
+        for (const name of Object.keys(cfg.gateway.providers)) {
+          const down = t.unavailable?.find((u) => u.provider === name);
+          rows.push({
+            source: `gateway:${name}`,
+            kind: 'provider',
+            check: 'configured',
+            // Like a disabled source: off until its variables are set, and the reason names them.
+            ok: down ? '-' : 'ok',
+            detail: down
+              ? `off: ${down.reason}`
+              : t.router.provider(name).capabilities.webhooks
+                ? `webhooks to /v1/webhooks/${name}/${cfg.tenant.id}`
+                : 'no webhooks (outcomes come from bank statements)',
+          });
+        }
+      } catch (err) {
+        if (!(err instanceof IntegrationError)) throw err;
+        rows.push({ source: 'gateway', kind: 'gateway', check: 'configured', ok: '-', detail: `off: ${err.message}` });
+      }
+    }
     return rows;
   }
 

@@ -177,13 +177,18 @@ describe('the clearhub command on the embedded defaults', () => {
   test('doctor checks every configured source', () => {
     const r = clearhub(home, 'doctor', '--json');
     expect(r.code).toBe(0);
-    const rows = json(r.out) as { source: string; check: string; ok: string }[];
+    const rows = json(r.out) as { source: string; check: string; ok: string; detail: string }[];
     expect(rows.filter((x) => x.source === 'billing').map((x) => [x.check, x.ok])).toEqual([
       ['mapping', 'ok'],
       ['inbound', 'ok'],
       ['outbound', 'ok'],
     ]);
     expect(rows.find((x) => x.source === 'fica')!.ok).toBe('-');
+    // The gateway is off until its variables are set, and doctor names the one that is missing.
+    const gateway = rows.filter((x) => x.source.startsWith('gateway'));
+    expect(gateway.length).toBeGreaterThan(0);
+    expect(gateway.every((g) => g.ok === '-')).toBe(true);
+    expect(gateway.map((g) => g.detail).join(' ')).toMatch(/CLEARHUB_PAYLINK_SECRET/);
   });
 
   test('demo runs the whole loop and reports what it did', () => {
