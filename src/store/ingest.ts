@@ -128,9 +128,8 @@ function newItemCsv(
  * event); a changed one gets `version + 1` and an `item.updated` event. New items are logged as one `items.imported` event per batch (count and key range): the
  * item row itself carries version 1 and its creation time, and a per-row event would double the cost of an import.
  *
- * The open amount follows the source by delta: when the source's open amount moves by X, ours moves by X (clamped
- * to [0, source open]), so a payment we allocated but the source has not booked yet is not undone by a re-import,
- * and a payment the source booked itself reduces what we dun.
+ * The open amount is the source's minus what we allocated that the source has not booked yet (see `reconciled`), so a
+ * re-import neither undoes a payment we allocated nor subtracts it a second time once the source has booked it.
  */
 export async function ingestBatch(store: Store, batch: IngestBatch): Promise<IngestResult> {
   if (batch.items.length === 0 && batch.debtors.length === 0)
@@ -204,15 +203,16 @@ export async function ingestInSession(
            debtor_id = s.debtor_id, external_id = s.external_id, document_number = s.document_number,
            contract_ref = s.contract_ref, currency = s.currency, amount_minor = s.amount_minor,
            source_open_minor = s.open_minor,
-           open_minor = ${NEW_OPEN},
-           status = CASE WHEN (${NEW_OPEN}) = 0 THEN 'closed' ELSE 'open' END,
+           source_booked_minor = s.booked_minor,
+           open_minor = s.our_open_minor,
+           status = CASE WHEN s.our_open_minor = 0 THEN 'closed' ELSE 'open' END,
            document_date = s.document_date, due_date = s.due_date,
            source_dunning_level = s.dunning_level,
            dunning_level = GREATEST(i.dunning_level, s.dunning_level),
            dunning_block = s.dunning_block,
            version = i.version + 1, updated_at = now()
-         FROM stg_items s
-         WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key
+         FROM (${RECONCILED}) AS s
+         WHERE i.tenant_id = $1 AND i.item_id = s.item_id
            AND (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
                 i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
              IS DISTINCT FROM (s.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency, s.amount_minor, s.open_minor,
@@ -421,10 +421,33 @@ async function upsertDebtors(
 }
 
 /**
- * Our open amount after the source reports a new one: it moves by the source's delta, clamped to [0, source open], so
- * a payment we allocated that the source has not booked yet is not undone, and one the source booked itself counts.
+ * The staged records joined to their items, with our open amount and the booked part of our allocations worked out.
+ *
+ * Of our net allocations to an item (payments positive, reversals negative) some the source has booked and some not
+ * yet: `unbooked = allocated - source_booked_minor`. When the source's open amount moves against the unbooked part
+ * (down while we hold payments it has not booked, up while we hold reversals it has not booked), the move is our
+ * write-back arriving and is booked first; only the rest is the source's own doing. Our open amount is then the
+ * source's minus what is still unbooked, never below zero. When the source's open amount did not move, ours stays as
+ * it is (the allocations are not even summed). A source that reports the item cleared closes it.
+ *
+ * Where the source books a payment of its own before our write-back, that move is taken for ours until our write-back
+ * arrives too; the open amount is then too high for a while (never too low), and right again on the next import.
  */
-const NEW_OPEN = `CASE
-      WHEN s.open_minor = 0 THEN 0
-      WHEN s.open_minor > 0 THEN GREATEST(0, LEAST(s.open_minor, i.open_minor + (s.open_minor - i.source_open_minor)))
-      ELSE s.open_minor END`;
+const RECONCILED = `
+  SELECT s.*, t.item_id, b.booked AS booked_minor,
+         CASE WHEN s.open_minor = 0 THEN 0
+              WHEN s.open_minor < 0 THEN s.open_minor
+              WHEN s.open_minor = t.source_open_minor THEN t.open_minor
+              ELSE GREATEST(0, s.open_minor - (a.net - b.booked)) END AS our_open_minor
+  FROM stg_items s
+  JOIN items t ON t.tenant_id = $1 AND t.source = $2 AND t.source_key = s.source_key
+  CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(x.amount_minor), 0)::bigint AS net FROM allocations x
+    WHERE x.tenant_id = $1 AND x.item_id = t.item_id AND s.open_minor <> t.source_open_minor) AS a
+  CROSS JOIN LATERAL (
+    SELECT t.source_booked_minor + CASE
+      WHEN a.net - t.source_booked_minor > 0 AND s.open_minor < t.source_open_minor
+        THEN LEAST(t.source_open_minor - s.open_minor, a.net - t.source_booked_minor)
+      WHEN a.net - t.source_booked_minor < 0 AND s.open_minor > t.source_open_minor
+        THEN -LEAST(s.open_minor - t.source_open_minor, t.source_booked_minor - a.net)
+      ELSE 0 END AS booked) AS b`;

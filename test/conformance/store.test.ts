@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { IngestBatch, IngestItem, Store } from '../../src/store';
+import { recordPayment } from '../../src/gateway/payments';
 import { appendEvents, ingestBatch } from '../../src/store';
 import { STORE_FACTORIES } from '../helpers/stores';
 
@@ -131,22 +132,50 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(imports[0]!.payload).toMatchObject({ source: 'billing', count: 50, firstKey: 'INV-0', lastKey: 'INV-9' });
   });
 
-  test('the open amount follows the source by delta and never undoes our allocations', async () => {
-    await store.db.updateTable('items').set({ open_minor: 4_000 }).where('source_key', '=', 'INV-8').execute();
-    // Source reports a partial payment of 1,000 that it booked itself: our open amount drops by the same.
-    await ingestBatch(store, batch([item(8, { openMinor: 10_008 - 1_000 })]));
-    let row = await store.db
-      .selectFrom('items')
-      .selectAll()
-      .where('source_key', '=', 'INV-8')
-      .executeTakeFirstOrThrow();
-    expect(row.open_minor).toBe(3_000);
-    expect(row.status).toBe('open');
-    // Source reports it cleared: closed.
+  test('a payment we allocated counts once: before the source books it, after, and beside its own payments', async () => {
+    const openOf = async (key: string) =>
+      store.db
+        .selectFrom('items')
+        .select(['item_id', 'debtor_id', 'open_minor', 'status'])
+        .where('tenant_id', '=', 'acme')
+        .where('source_key', '=', key)
+        .executeTakeFirstOrThrow();
+    const pay = async (key: string, amountMinor: number) => {
+      const it = await openOf(key);
+      await recordPayment(store, {
+        tenantId: 'acme',
+        idempotencyKey: `pay-${key}-${amountMinor}`,
+        debtorId: it.debtor_id,
+        itemIds: [it.item_id],
+        amountMinor,
+        currency: 'EUR',
+        method: 'cash',
+      });
+    };
+    const amount = 10_000 + 8; // item(8)
+
+    // We take 5,000 at the counter; the source still reports the full amount (our write-back not booked yet).
+    await pay('INV-8', 5_000);
+    await ingestBatch(store, batch([item(8, { dueDate: '2026-10-16' })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 5_000);
+    // The source books our payment: its open amount now says what ours has said all along.
+    await ingestBatch(store, batch([item(8, { openMinor: amount - 5_000 })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 5_000);
+    // Then it books a payment of its own (1,000): that one reduces what we dun.
+    await ingestBatch(store, batch([item(8, { openMinor: amount - 6_000 })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 6_000);
+    // It clears the item: closed.
     await ingestBatch(store, batch([item(8, { openMinor: 0 })]));
-    row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-8').executeTakeFirstOrThrow();
-    expect(row.open_minor).toBe(0);
-    expect(row.status).toBe('closed');
+    expect(await openOf('INV-8')).toMatchObject({ open_minor: 0, status: 'closed' });
+
+    // Another item: the source books a payment of its own (1,000) before our 5,000 reaches it. For that while the
+    // move is taken for ours and our open amount is too high, never too low; when ours is booked too it is right.
+    const amount9 = 10_000 + 9;
+    await pay('INV-9', 5_000);
+    await ingestBatch(store, batch([item(9, { openMinor: amount9 - 1_000 })]));
+    expect((await openOf('INV-9')).open_minor).toBe(amount9 - 5_000);
+    await ingestBatch(store, batch([item(9, { openMinor: amount9 - 6_000 })]));
+    expect((await openOf('INV-9')).open_minor).toBe(amount9 - 6_000);
   });
 
   test('the same source key in another tenant is another item; debtors unify across sources by customer number', async () => {
