@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { IngestBatch, IngestItem, Store } from '../../src/store';
 import { recordPayment } from '../../src/gateway/payments';
+import type { IngestBatch, IngestItem, Store } from '../../src/store';
 import { appendEvents, ingestBatch } from '../../src/store';
 import { STORE_FACTORIES } from '../helpers/stores';
 
