@@ -28,7 +28,7 @@ import type { RetryPolicy } from './routing/relay';
 import { openStore, type Store } from './store/db';
 import type { SourceConnector } from './sync/connector';
 import { createSourceConnector, loadCompiledMapping } from './sync/registry';
-import { closeCleared, readCheckpoint, type SyncResult, syncSource } from './sync/sync';
+import { closeCleared, readCheckpoint, recordsPerTransaction, type SyncResult, syncSource } from './sync/sync';
 
 /** Where a Clearhub installation keeps its tenants and data; the repository root holds profiles, mappings, templates. */
 export interface RuntimeOptions {
@@ -186,6 +186,7 @@ export class Runtime {
         batches: connector.pull({ since, signal: new AbortController().signal }),
         map,
         onProgress: (n) => onProgress?.(src.name, n),
+        minRecordsPerTransaction: recordsPerTransaction(src),
       });
       if (connector.cleared) {
         const clearedSince = opts.full
