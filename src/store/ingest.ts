@@ -10,6 +10,11 @@ export interface IngestDebtor {
   phone?: string | null;
   language: string;
   country?: string | null;
+  /**
+   * Postal address lines below the name (street, postal code and city). Kept in `debtor_addresses` as a letter's
+   * window prints it: the name first, then these lines.
+   */
+  address?: readonly string[] | null;
   tags: string[];
 }
 
@@ -417,7 +422,41 @@ async function upsertDebtors(
       [tenantId],
     );
   }
+  await upsertAddresses(s, tenantId, [...debtors.values()], cache);
   return newDebtors.length;
+}
+
+/**
+ * The postal addresses of the batch's debtors, for letters. A source that gives no address leaves the one another
+ * source gave; one that gives an address replaces it (the newest a source reported wins), and an unchanged one is
+ * not rewritten.
+ */
+async function upsertAddresses(
+  s: RawSession,
+  tenantId: string,
+  debtors: readonly IngestDebtor[],
+  cache: IngestCache,
+): Promise<void> {
+  const ids: string[] = [];
+  const lines: string[] = [];
+  const countries: (string | null)[] = [];
+  const seen = new Set<string>();
+  for (const d of debtors) {
+    const id = cache.get(d.externalId);
+    if (!d.address?.length || !id || seen.has(id)) continue;
+    seen.add(id);
+    ids.push(id);
+    lines.push(JSON.stringify([d.name, ...d.address]));
+    countries.push(d.country || null);
+  }
+  if (ids.length === 0) return;
+  await s.query(
+    `INSERT INTO debtor_addresses (tenant_id, debtor_id, lines, country)
+     SELECT $1, u.debtor_id, u.lines::jsonb, u.country FROM unnest($2::text[], $3::text[], $4::text[]) AS u(debtor_id, lines, country)
+     ON CONFLICT (tenant_id, debtor_id) DO UPDATE SET lines = excluded.lines, country = excluded.country, updated_at = now()
+     WHERE (debtor_addresses.lines, debtor_addresses.country) IS DISTINCT FROM (excluded.lines, excluded.country)`,
+    [tenantId, ids, lines, countries],
+  );
 }
 
 /**

@@ -181,6 +181,7 @@ function sameDebtor(a: IngestDebtor, b: IngestDebtor): boolean {
     (a.phone ?? null) === (b.phone ?? null) &&
     a.language === b.language &&
     (a.country ?? null) === (b.country ?? null) &&
+    (a.address ?? []).join('\n') === (b.address ?? []).join('\n') &&
     a.tags.length === b.tags.length &&
     a.tags.every((t, i) => t === b.tags[i])
   );

@@ -316,3 +316,36 @@ describe.each(STORE_FACTORIES)('a source without contact details on $name', (fac
     expect(debtors[0]).toMatchObject({ email: 'eva@example.org', phone: '+49151', country: 'DE', version: 1 });
   });
 });
+
+describe.each(STORE_FACTORIES)('postal addresses from the sources on $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  const eva = (source: string, address: string[] | null, sourceKey: string) =>
+    ingestBatch(store, {
+      tenantId: 't',
+      source,
+      debtorMatch: 'externalId',
+      debtors: [
+        { externalId: '1000100001', name: 'Eva Roth', type: 'B2C', language: 'de', country: 'DE', address, tags: [] },
+      ],
+      items: [item(1, { externalId: '1000100001', sourceKey })],
+    });
+  const lettersGoTo = async () =>
+    (
+      await store.db.selectFrom('debtor_addresses').select(['lines', 'country']).where('tenant_id', '=', 't').execute()
+    ).map((a) => ({ lines: typeof a.lines === 'string' ? JSON.parse(a.lines) : a.lines, country: a.country }));
+
+  test('are kept as the letter window prints them; a source without one keeps it; a move replaces it', async () => {
+    await eva('billing', ['Lindenweg 5', '50667 Köln'], 'B1');
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Lindenweg 5', '50667 Köln'], country: 'DE' }]);
+    await eva('fica', null, 'F1'); // SAP FI-CA items carry no address
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Lindenweg 5', '50667 Köln'], country: 'DE' }]);
+    await eva('billing', ['Am Markt 1', '20095 Hamburg'], 'B1'); // she moved
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Am Markt 1', '20095 Hamburg'], country: 'DE' }]);
+  });
+});
