@@ -52,6 +52,7 @@ export interface IngestResult {
 /** Columns of the direct COPY of new items (the fast path of a first import). */
 export const NEW_ITEM_COLS = [
   'tenant_id',
+  'item_id',
   'source',
   'source_key',
   'debtor_id',
@@ -119,11 +120,13 @@ function newItemCsv(
   items: readonly IngestItem[],
   debtorIds: IngestCache,
 ): Iterable<string> {
-  const head = `${csvField(tenantId)},${csvField(source)},`;
+  // The id is made here rather than by the column default: in PostgreSQL the default is a function call per row.
+  const tenant = `${csvField(tenantId)},`;
+  const src = `,${csvField(source)},`;
   return chunked(
     items,
     (i) =>
-      `${head}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
+      `${tenant}${newId()}${src}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
   );
 }
 

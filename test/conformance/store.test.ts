@@ -194,6 +194,20 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(owners).toHaveLength(1);
   });
 
+  test('an item id the database makes is a UUIDv7 of this millisecond, and two are never the same', async () => {
+    const before = Date.now();
+    const { rows } = await sql<{ a: string; b: string }>`SELECT clearhub_uuid7() AS a, clearhub_uuid7() AS b`.execute(
+      store.db,
+    );
+    const { a, b } = rows[0]!;
+    for (const id of [a, b])
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a).not.toBe(b);
+    const ms = Number.parseInt(a.replace('-', '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(before - 5);
+    expect(ms).toBeLessThanOrEqual(Date.now() + 5);
+  });
+
   test('the event log is append-only', async () => {
     await appendEvents(store.db, [
       { tenantId: 'acme', type: 'writeback.replayed', subject: 'outbox:x', payload: { outboxId: 'x' } },
