@@ -425,7 +425,7 @@ async function upsertDebtors(
       [tenantId],
     );
   }
-  await upsertAddresses(s, tenantId, [...debtors.values()], cache);
+  await upsertAddresses(s, tenantId, [...debtors.values()], cache, new Set(newDebtors.map((d) => d.debtorId)));
   return newDebtors.length;
 }
 
@@ -439,19 +439,29 @@ async function upsertAddresses(
   tenantId: string,
   debtors: readonly IngestDebtor[],
   cache: IngestCache,
+  created: ReadonlySet<string>,
 ): Promise<void> {
   const ids: string[] = [];
   const lines: string[] = [];
   const countries: (string | null)[] = [];
+  const fresh: string[] = [];
   const seen = new Set<string>();
   for (const d of debtors) {
     const id = cache.get(d.externalId);
     if (!d.address?.length || !id || seen.has(id)) continue;
     seen.add(id);
+    const json = JSON.stringify([d.name, ...d.address]);
+    // A debtor created in this batch has no address yet: straight in with COPY, the first import's fast path.
+    if (created.has(id)) {
+      fresh.push(`${csvField(tenantId)},${id},${csvField(json)},${csvField(d.country || null)}\n`);
+      continue;
+    }
     ids.push(id);
-    lines.push(JSON.stringify([d.name, ...d.address]));
+    lines.push(json);
     countries.push(d.country || null);
   }
+  if (fresh.length > 0)
+    await s.copyIn('debtor_addresses', ['tenant_id', 'debtor_id', 'lines', 'country'], chunked(fresh, (l) => l));
   if (ids.length === 0) return;
   await s.query(
     `INSERT INTO debtor_addresses (tenant_id, debtor_id, lines, country)
