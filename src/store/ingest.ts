@@ -461,7 +461,11 @@ async function upsertAddresses(
     countries.push(d.country || null);
   }
   if (fresh.length > 0)
-    await s.copyIn('debtor_addresses', ['tenant_id', 'debtor_id', 'lines', 'country'], chunked(fresh, (l) => l));
+    await s.copyIn(
+      'debtor_addresses',
+      ['tenant_id', 'debtor_id', 'lines', 'country'],
+      chunked(fresh, (l) => l),
+    );
   if (ids.length === 0) return;
   await s.query(
     `INSERT INTO debtor_addresses (tenant_id, debtor_id, lines, country)
