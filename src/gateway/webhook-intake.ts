@@ -153,9 +153,10 @@ export function groupCommitFor(store: Store, opts?: GroupCommitOptions): Webhook
 
 /**
  * One statement for a batch: the deliveries, and their events upserted by (tenant, provider, event id) — a new event
- * is inserted, a repeat only counts one more delivery. Returns, per delivery, its events that were new. Events are
- * written in key order (two statements running at once take their row locks in the same order), and an event that
- * occurs more than once in the batch is written once with its count (an upsert cannot touch a row twice).
+ * is inserted, a repeat only counts one more delivery — by the `webhook_intake` function (migration 0011), whose two
+ * parameters are JSON arrays. Returns, per delivery, its events that were new. Events are written in key order (two
+ * batches running at once take their row locks in the same order), and an event that occurs more than once in the
+ * batch is written once with its count (an upsert cannot touch a row twice).
  */
 export async function insertDeliveries(store: Store, deliveries: readonly IntakeDelivery[]): Promise<WebhookEvent[][]> {
   const byKey = new Map<string, { d: number; e: WebhookEvent; count: number }>();
@@ -167,38 +168,33 @@ export async function insertDeliveries(store: Store, deliveries: readonly Intake
       else byKey.set(key, { d: i, e, count: 1 });
     }
   });
+  const q = JSON.stringify;
+  // Built as text: `headers` is JSON already, and one pass of JSON.stringify per string is all the escaping needed.
+  const stored = deliveries.map(
+    (d) =>
+      `{"id":${q(d.deliveryId)},"tenant":${q(d.tenantId)},"provider":${q(d.provider)},"headers":${d.headers},"body":${q(d.body)}}`,
+  );
   const rows = [...byKey.keys()].sort().map((key) => {
     const { d, e, count } = byKey.get(key)!;
     const { tenantId, provider, deliveryId } = deliveries[d]!;
-    return sql`(${tenantId}, ${provider}, ${e.eventId}, ${deliveryId}, ${e.type}, ${JSON.stringify(e)}::jsonb, ${count})`;
+    return `{"tenant":${q(tenantId)},"provider":${q(provider)},"id":${q(e.eventId)},"delivery":${q(deliveryId)},"type":${q(e.type)},"event":${q(e)},"n":${count}}`;
   });
-  const stored = deliveries.map(
-    (d) => sql`(${d.deliveryId}, ${d.tenantId}, ${d.provider}, ${d.headers}::jsonb, ${d.body})`,
-  );
-  if (rows.length === 0) {
-    // Deliveries without an event Clearhub reads (acknowledged, kept, never processed).
-    await sql`INSERT INTO webhook_deliveries (delivery_id, tenant_id, provider, headers, body) VALUES ${sql.join(stored)}`.execute(
-      store.db,
-    );
-    return deliveries.map(() => []);
-  }
-  // Multi-row VALUES rather than unnest() over arrays: PostgreSQL parses plain parameters for less than arrays.
-  const result = await sql<{ tenant_id: string; provider: string; event_id: string; inserted: boolean }>`
-    WITH d AS (
-      INSERT INTO webhook_deliveries (delivery_id, tenant_id, provider, headers, body) VALUES ${sql.join(stored)}
-    )
-    INSERT INTO webhook_events AS w (tenant_id, provider, event_id, delivery_id, type, event, deliveries)
-    VALUES ${sql.join(rows)}
-    ON CONFLICT (tenant_id, provider, event_id) DO UPDATE SET deliveries = w.deliveries + excluded.deliveries
-    RETURNING w.tenant_id, w.provider, w.event_id, (w.xmax = 0) AS inserted
+  const result = await sql<{
+    out_tenant_id: string;
+    out_provider: string;
+    out_event_id: string;
+    out_inserted: boolean;
+  }>`
+    SELECT * FROM webhook_intake(${`[${stored.join(',')}]`}::json, ${`[${rows.join(',')}]`}::json)
   `.execute(store.db);
   const inserted = new Set<string>();
-  for (const r of result.rows) if (r.inserted) inserted.add(`${r.tenant_id}\u0000${r.provider}\u0000${r.event_id}`);
-  const fresh: WebhookEvent[][] = deliveries.map((d, i) =>
+  for (const r of result.rows) {
+    if (r.out_inserted) inserted.add(`${r.out_tenant_id}\u0000${r.out_provider}\u0000${r.out_event_id}`);
+  }
+  return deliveries.map((d, i) =>
     d.events.filter((e) => {
       const key = `${d.tenantId}\u0000${d.provider}\u0000${e.eventId}`;
       return inserted.has(key) && byKey.get(key)!.d === i && byKey.get(key)!.e === e;
     }),
   );
-  return fresh;
 }

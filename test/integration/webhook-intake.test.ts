@@ -163,6 +163,23 @@ describe.each(STORE_FACTORIES)('webhook intake (group commit) on $name', (factor
     expect((await queued()) - q0).toBe(30);
   });
 
+  test('a body is stored exactly as received, whatever characters it holds', async () => {
+    const body = stripeEvent('evt_exact_body').replace(
+      '"livemode": false',
+      '"livemode": false,\n  "description": "Grüße \\"quoted\\" \\\\ back\\tslash \\u2028 € 😀 </script>"',
+    );
+    expect(() => JSON.parse(body)).not.toThrow();
+    const a = await post(body, sign(body));
+    expect(a.status).toBe(200);
+    const [stored] = await store.db
+      .selectFrom('webhook_deliveries')
+      .select(['body', 'headers'])
+      .where('body', 'like', '%evt_exact_body%')
+      .execute();
+    expect(stored!.body).toBe(body);
+    expect(stored!.headers).toMatchObject({ 'stripe-signature': expect.stringMatching(/^t=\d+,v1=[0-9a-f]{64}$/) });
+  });
+
   test('a delivery the database refuses fails alone; the others in its batch are stored', async () => {
     // "\u0000" is valid JSON, and the signature is right, but PostgreSQL text cannot hold a NUL character.
     const poison = stripeEvent('evt_poison_\u0000x');
