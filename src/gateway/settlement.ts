@@ -178,9 +178,10 @@ export function addSettlementWrites(
     `INSERT INTO allocations (tenant_id, allocation_id, payment_id, item_id, amount_minor)
      SELECT ${t}, a.id, ${stmt.param(paymentId)}, a.item_id, a.amount FROM ${rows} AS a(id, item_id, amount)`,
   );
+  // In item id order, as items are locked elsewhere (two writers never wait on each other in opposite orders).
   const items = stmt.values(
     ['text', 'bigint', 'bigint'],
-    plan.items.map((i) => [i.itemId, i.openMinor, i.openBefore]),
+    [...plan.items].sort((a, b) => (a.itemId < b.itemId ? -1 : 1)).map((i) => [i.itemId, i.openMinor, i.openBefore]),
   );
   const itemsPart = stmt.nextName();
   stmt.add(
@@ -393,7 +394,7 @@ export async function reverseSettled(
     );
     const items = stmt.values(
       ['text', 'bigint'],
-      rows.map((r) => [r.itemId, r.back]),
+      [...rows].sort((a, b) => (a.itemId < b.itemId ? -1 : 1)).map((r) => [r.itemId, r.back]),
     );
     stmt.add(
       `UPDATE items AS i SET open_minor = i.open_minor + v.back, status = 'open', updated_at = ${at},

@@ -133,6 +133,24 @@ describe.each(STORE_FACTORIES)('checkout answer on $name', (factory) => {
     expect(await s.open('A2')).toBe(3_000);
   });
 
+  test('two checkouts of the same items at once: the items are paid once, the rest stays as credit', async () => {
+    const s = await setup();
+    const [a, b] = await Promise.all([
+      createAndPaySession(s.ctx, s.tenantId, { debtorId: s.debtorId }, card),
+      createAndPaySession(s.ctx, s.tenantId, { debtorId: s.debtorId }, card),
+    ]);
+    expect([a.payment?.state, b.payment?.state]).toEqual(['succeeded', 'succeeded']);
+    expect(a.payment!.allocatedMinor + b.payment!.allocatedMinor).toBe(15_000);
+    expect(await s.open('A1')).toBe(0);
+    expect(await s.open('A2')).toBe(0);
+    const allocated = await store.db
+      .selectFrom('allocations')
+      .select((eb) => eb.fn.sum<number>('amount_minor').as('sum'))
+      .where('tenant_id', '=', s.tenantId)
+      .executeTakeFirstOrThrow();
+    expect(Number(allocated.sum)).toBe(15_000);
+  });
+
   test('another payment took part of an item meanwhile: the answer is allocated to what is open now', async () => {
     const s = await setup(async () => {
       await recordPayment(store, {
