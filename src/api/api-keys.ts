@@ -50,29 +50,92 @@ export async function createApiKey(store: Store, tenantId: string, label = ''): 
 
 /**
  * Checks a bearer token: the key id selects the stored hash, the hash of the presented secret is compared in
- * constant time, and a revoked key never matches. Not cached: a revocation takes effect on the next request.
+ * constant time, and a revoked key never matches. Reads the store every time (see {@link requireApiKey} for the
+ * cached check of the API).
  */
 export async function verifyApiKey(store: Store, token: string): Promise<{ tenantId: string; keyId: string } | null> {
   const m = TOKEN.exec(token);
   if (!m) return null;
   const keyId = m[1]!;
   const presented = hashSecret(m[2]!);
+  const row = await readKey(store, keyId);
+  return row && matches(row, presented) ? { tenantId: row.tenantId, keyId } : null;
+}
+
+interface KeyRow {
+  tenantId: string;
+  hash: Buffer;
+}
+
+/** The key's tenant and hash, or undefined when there is no such key or it is revoked. */
+async function readKey(store: Store, keyId: string): Promise<KeyRow | undefined> {
   const rows = await store.db
     .selectFrom('api_keys')
-    .select(['tenant_id', 'key_hash', 'revoked_at'])
+    .select(['tenant_id', 'key_hash'])
     .where('key_id', '=', keyId)
+    .where('revoked_at', 'is', null)
     .execute();
-  let match: string | null = null;
-  for (const row of rows) {
-    const stored = Buffer.from(row.key_hash, 'hex');
-    const equal = stored.length === presented.length && timingSafeEqual(stored, presented);
-    if (equal && row.revoked_at === null) match = row.tenant_id;
+  const row = rows[0];
+  return row ? { tenantId: row.tenant_id, hash: Buffer.from(row.key_hash, 'hex') } : undefined;
+}
+
+function matches(row: KeyRow, presented: Buffer): boolean {
+  return row.hash.length === presented.length && timingSafeEqual(row.hash, presented);
+}
+
+/**
+ * Keys the API has checked recently, per store: key id → tenant and hash, trusted for a short time. Only keys that
+ * exist and are not revoked are kept (a wrong secret is compared against the kept hash, and fails). A key revoked
+ * through {@link revokeApiKey} is dropped at once and never kept again by this process (a check that read the key
+ * just before the revocation committed must not keep it); one revoked elsewhere is seen once its time is up.
+ */
+interface KeyCache {
+  keys: Map<string, KeyRow & { until: number }>;
+  revoked: Set<string>;
+}
+const caches = new WeakMap<Store, KeyCache>();
+const cacheOf = (store: Store): KeyCache => {
+  let c = caches.get(store);
+  if (!c) {
+    c = { keys: new Map(), revoked: new Set() };
+    caches.set(store, c);
   }
-  return match === null ? null : { tenantId: match, keyId };
+  return c;
+};
+
+/** How long the API trusts a key it has checked before it reads the store again. */
+export const API_KEY_CACHE_MS = 5_000;
+const API_KEY_CACHE_MAX = 10_000;
+
+async function verifyCached(
+  store: Store,
+  token: string,
+  ttlMs: number,
+): Promise<{ tenantId: string; keyId: string } | null> {
+  const m = TOKEN.exec(token);
+  if (!m) return null;
+  const keyId = m[1]!;
+  const presented = hashSecret(m[2]!);
+  const cache = cacheOf(store);
+  const now = Date.now();
+  let row: KeyRow | undefined = cache.keys.get(keyId);
+  if (!row || cache.keys.get(keyId)!.until <= now) {
+    cache.keys.delete(keyId);
+    row = await readKey(store, keyId);
+    if (row && ttlMs > 0 && !cache.revoked.has(keyId)) {
+      if (cache.keys.size >= API_KEY_CACHE_MAX) cache.keys.delete(cache.keys.keys().next().value!);
+      cache.keys.set(keyId, { ...row, until: now + ttlMs });
+    }
+  }
+  return row && matches(row, presented) ? { tenantId: row.tenantId, keyId } : null;
 }
 
 /** Revokes a key of a tenant; returns false when the tenant has no such key or it was revoked before. */
 export async function revokeApiKey(store: Store, tenantId: string, keyId: string): Promise<boolean> {
+  const cache = cacheOf(store);
+  if (cache.revoked.size >= API_KEY_CACHE_MAX) cache.revoked.clear();
+  cache.revoked.add(keyId);
+  cache.keys.delete(keyId);
   const r = await store.db
     .updateTable('api_keys')
     .set({ revoked_at: sql<string>`now()` })
@@ -83,14 +146,20 @@ export async function revokeApiKey(store: Store, tenantId: string, keyId: string
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** Express middleware: authenticates `Authorization: Bearer chk_…` and scopes the request to the key's tenant. */
-export function requireApiKey(store: Store) {
+/**
+ * Express middleware: authenticates `Authorization: Bearer chk_…` and scopes the request to the key's tenant. A key
+ * checked in the last `cacheMs` (default {@link API_KEY_CACHE_MS}; 0: every request reads the store) is not read
+ * again; revoking it through {@link revokeApiKey} takes effect on the next request of this process, and within
+ * `cacheMs` on other processes.
+ */
+export function requireApiKey(store: Store, opts: { cacheMs?: number } = {}) {
+  const ttl = opts.cacheMs ?? API_KEY_CACHE_MS;
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
     if (!header) throw problems.unauthorized('send an API key: Authorization: Bearer chk_<keyId>_<secret>');
     const m = /^Bearer +(\S+) *$/i.exec(header);
     if (!m) throw problems.unauthorized('the Authorization header must use the Bearer scheme', 'invalid_token');
-    const key = await verifyApiKey(store, m[1]!);
+    const key = await verifyCached(store, m[1]!, ttl);
     if (!key) throw problems.unauthorized('the API key is unknown, malformed or revoked', 'invalid_token');
     req.tenantId = key.tenantId;
     req.apiKeyId = key.keyId;

@@ -1,9 +1,12 @@
 import { IntegrationError } from '../domain/errors';
 import { parseDecimalToMinor } from '../domain/money';
 import {
+  type CheckoutRecord,
+  type CreateSessionInput,
   cancelPayment,
   capturePayment,
   completePayment,
+  createAndPaySession,
   createSession,
   getPayment,
   getSession,
@@ -14,9 +17,9 @@ import {
   type SessionView as SessionViewModel,
 } from '../gateway/checkout';
 import { receiveWebhook } from '../gateway/webhooks';
-import { idempotent } from './idempotency';
+import { idempotent, idempotentInline } from './idempotency';
 import { problems } from './problems';
-import { amountJson, defineRoute, type Route, type RouteDeps } from './routes';
+import { amountJson, defineRoute, type Reply, type Route, type RouteDeps } from './routes';
 import { IdempotencyKey } from './schemas';
 import {
   CaptureRequest,
@@ -70,13 +73,13 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
         422: { description: 'The session cannot be created (no open items, mixed currencies, method not offered, …)' },
       },
       handle: async ({ tenantId, body, headers }) =>
-        idempotent(
+        idempotentInline(
           deps.store,
           { tenantId, route: 'checkout.sessions.create', key: headers['Idempotency-Key']!, body },
-          async () => {
+          async (record) => {
             const g = gw();
             const currency = body.amount?.currency ?? g.ctx.tenant(tenantId).currency;
-            const session = await createSession(g.ctx, tenantId, {
+            const input: CreateSessionInput = {
               ...(body.debtorId ? { debtorId: body.debtorId } : {}),
               ...(body.itemIds ? { itemIds: body.itemIds } : {}),
               ...(body.amount ? { amountMinor: minorOf(body.amount, currency, 'amount')!, currency } : {}),
@@ -85,14 +88,26 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
               ...(body.returnUrl ? { returnUrl: body.returnUrl } : {}),
               ...(body.cancelUrl ? { cancelUrl: body.cancelUrl } : {}),
               ...(body.description ? { description: body.description } : {}),
-            });
-            if (body.pay) {
-              await paySession(g.ctx, tenantId, session.sessionId, body.pay);
-              const withPayment = await getSession(g.ctx, tenantId, session.sessionId);
-              withPayment.withdrawn = session.withdrawn;
-              return { status: 201, json: sessionJson(withPayment) };
-            }
-            return { status: 201, json: sessionJson(session) };
+            };
+            // The key's record goes into the checkout's own statements: claimed with the session, answered with the
+            // payment's outcome (or with the session, when there is nothing to pay yet).
+            const replies = new Map<SessionViewModel, Reply>();
+            const replyOf = (v: SessionViewModel): Reply => {
+              const known = replies.get(v);
+              if (known) return known;
+              const reply = { status: 201, json: sessionJson(v) };
+              replies.set(v, reply);
+              return reply;
+            };
+            const checkoutRecord: CheckoutRecord = {
+              claim: (stmt, final) => record.claimIn(stmt, final && replyOf(final)),
+              claimed: (won) => record.claimed(won),
+              answer: (stmt, view) => record.answerIn(stmt, replyOf(view)),
+            };
+            const view = body.pay
+              ? await createAndPaySession(g.ctx, tenantId, input, body.pay, checkoutRecord)
+              : await createSession(g.ctx, tenantId, input, checkoutRecord);
+            return replyOf(view);
           },
         ),
     }),

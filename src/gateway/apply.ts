@@ -12,7 +12,17 @@ import type { PaymentState } from '../domain/types';
 import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
 import type { Decline, NextAction, ProviderPayment } from './providers/types';
-import { allocateSettled, reverseSettled } from './settlement';
+import {
+  type AllocatableItemRow,
+  type AllocationLine,
+  addEventRows,
+  addSettlementWrites,
+  lockAllocatableItems,
+  planSettlement,
+  reverseSettled,
+  type SettlementPlan,
+} from './settlement';
+import { type Db, WriteStatement } from './statement';
 
 type Trx = Transaction<Database>;
 
@@ -70,41 +80,61 @@ export interface ApplyOutcome {
   to: string;
   /** False when the report was stale or not allowed from the current state (kept for the record only). */
   moved: boolean;
+  /** What the settled money went to, when this report settled the payment (in allocation order). */
+  allocations?: AllocationLine[];
+  /** The open amount of every item the allocation touched, afterwards. */
+  items?: { itemId: string; openMinor: number }[];
+  /** The payment's checkout session, when the move changed it: paid (`completed`) or back to `open` for another try. */
+  sessionStatus?: 'completed' | 'open';
 }
 
-/** Moves a payment to what the provider reports, with everything that follows from it. */
-export async function applyState(trx: Trx, row: PaymentRow, report: StateReport): Promise<ApplyOutcome> {
+export interface ApplyOptions {
+  /** Other columns of the payment written with the state: the provider that answered, the router's attempts. */
+  set?: { provider?: string; attempts?: readonly unknown[] };
+  /** When to ask the provider again (an indeterminate answer); otherwise a known state clears it. */
+  syncDueAt?: string;
+  /**
+   * Adds the caller's rows to the same statement, once the outcome is known and before anything is written (the
+   * API's record of the answer); the row is then as it is being written. The parts must not touch the rows
+   * `applyState` writes.
+   */
+  alsoWrite?: (stmt: WriteStatement, outcome: ApplyOutcome) => void;
+  /**
+   * Applies without taking locks first, in one autocommitted statement: `row` is the payment as the caller wrote it
+   * and `items` its open items as the caller read them, neither locked. The statement checks that they are still so
+   * and, when one changed, writes nothing and throws {@link StaleRead} (do it again under locks). Pass the store's
+   * `db`, not a transaction (the failed statement would end it).
+   */
+  unlocked?: { items: readonly AllocatableItemRow[] };
+}
+
+/** A payment or item that an unlocked {@link applyState} worked from changed meanwhile; nothing was written. */
+export class StaleRead extends Error {
+  override readonly name = 'StaleRead';
+}
+
+/**
+ * Moves a payment to what the provider reports, with everything that follows from it. `row` is the payment as
+ * locked in this transaction ({@link lockPayment}); it is kept up to date. Everything is written in one statement:
+ * the payment, the allocation of settled money (allocation rows, items, outbox), the session and the events.
+ */
+export async function applyState(
+  trx: Db,
+  row: PaymentRow,
+  report: StateReport,
+  opts: ApplyOptions = {},
+): Promise<ApplyOutcome> {
   const from = row.state as PaymentState;
   const to = report.status;
   const moved = from !== to && canTransition(from, to);
   const now = new Date().toISOString();
   const captured =
     to === 'succeeded' ? Math.max(row.captured_minor, report.capturedMinor || row.amount_minor) : row.captured_minor;
-  await trx
-    .updateTable('payments')
-    .set({
-      ...(moved ? { state: to } : {}),
-      ...(report.providerReference && !row.provider_reference ? { provider_reference: report.providerReference } : {}),
-      ...(report.providerStatus ? { provider_status: report.providerStatus } : {}),
-      ...(report.nextAction ? { next_action: JSON.stringify(report.nextAction) } : {}),
-      ...(report.decline ? { decline: JSON.stringify(report.decline) } : {}),
-      ...(moved && isKnown(to) ? { sync_due_at: null } : {}),
-      captured_minor: captured,
-      updated_at: now,
-    })
-    .where('tenant_id', '=', row.tenant_id)
-    .where('payment_id', '=', row.payment_id)
-    .execute();
-  if (report.providerReference && !row.provider_reference) row.provider_reference = report.providerReference;
-  row.captured_minor = captured;
-  if (!moved) return { from, to, moved };
-  row.state = to;
-  await appendEvents(trx, [
-    event(row.tenant_id, 'payment.state_changed', `payment:${row.payment_id}`, { paymentId: row.payment_id, from, to }),
-  ]);
+  const outcome: ApplyOutcome = { from, to, moved };
 
-  if (to === 'succeeded' && row.debtor_id) {
-    await allocateSettled(trx, {
+  let plan: SettlementPlan | undefined;
+  if (moved && to === 'succeeded' && row.debtor_id) {
+    const input = {
       tenantId: row.tenant_id,
       paymentId: row.payment_id,
       debtorId: row.debtor_id,
@@ -112,26 +142,103 @@ export async function applyState(trx: Trx, row: PaymentRow, report: StateReport)
       currency: row.currency,
       ...(row.item_ids?.length ? { itemIds: row.item_ids } : {}),
       valueDate: now.slice(0, 10),
-    });
-  }
-  if (row.session_id) {
-    const sessionStatus =
-      to === 'succeeded' || to === 'authorized' || to === 'pending'
-        ? 'completed'
-        : to === 'failed' || to === 'canceled' || to === 'expired'
-          ? 'open'
-          : undefined;
-    if (sessionStatus) {
-      await trx
-        .updateTable('checkout_sessions')
-        .set({ status: sessionStatus, ...(sessionStatus === 'open' ? { payment_id: null } : {}), updated_at: now })
-        .where('tenant_id', '=', row.tenant_id)
-        .where('session_id', '=', row.session_id)
-        .where('payment_id', '=', row.payment_id)
-        .execute();
+    };
+    const items = opts.unlocked ? opts.unlocked.items : await lockAllocatableItems(trx as Trx, input);
+    plan = planSettlement(input, items, row.allocated_minor);
+    if (plan) {
+      outcome.allocations = plan.allocations;
+      outcome.items = plan.items;
     }
   }
-  return { from, to, moved };
+  if (moved && row.session_id) {
+    const status = sessionStatusAfter(to);
+    if (status) outcome.sessionStatus = status;
+  }
+
+  const stmt = new WriteStatement();
+  const t = stmt.param(row.tenant_id);
+  const pid = stmt.param(row.payment_id);
+  const at = stmt.param(now, 'timestamptz');
+  const set: string[] = [];
+  if (moved) set.push(`state = ${stmt.param(to)}`);
+  if (report.providerReference && !row.provider_reference) {
+    set.push(`provider_reference = ${stmt.param(report.providerReference)}`);
+  }
+  if (report.providerStatus) set.push(`provider_status = ${stmt.param(report.providerStatus)}`);
+  if (report.nextAction) set.push(`next_action = ${stmt.param(JSON.stringify(report.nextAction), 'jsonb')}`);
+  if (report.decline) set.push(`decline = ${stmt.param(JSON.stringify(report.decline), 'jsonb')}`);
+  if (opts.set?.provider) set.push(`provider = ${stmt.param(opts.set.provider)}`);
+  if (opts.set?.attempts) set.push(`attempts = ${stmt.param(JSON.stringify(opts.set.attempts), 'jsonb')}`);
+  if (opts.syncDueAt) set.push(`sync_due_at = ${stmt.param(opts.syncDueAt, 'timestamptz')}`);
+  else if (moved && isKnown(to)) set.push('sync_due_at = NULL');
+  set.push(`captured_minor = ${stmt.param(captured, 'bigint')}`);
+  if (plan) set.push(`allocated_minor = ${stmt.param(plan.allocatedMinor, 'bigint')}`);
+  set.push(`updated_at = ${at}`);
+  // Unlocked: the payment must still be as the caller wrote it, each item still open for what it was read with.
+  const checks: string[] = [];
+  const paymentPart = stmt.nextName();
+  stmt.add(
+    `UPDATE payments SET ${set.join(', ')} WHERE tenant_id = ${t} AND payment_id = ${pid}${
+      opts.unlocked
+        ? ` AND state = ${stmt.param(from)} AND allocated_minor = ${stmt.param(row.allocated_minor, 'bigint')}
+            AND provider_reference IS NOT DISTINCT FROM ${stmt.param(row.provider_reference)} RETURNING 1`
+        : ''
+    }`,
+  );
+  if (opts.unlocked) checks.push(`(SELECT count(*) FROM ${paymentPart}) = 1`);
+  if (plan) {
+    const itemsPart = addSettlementWrites(stmt, row.tenant_id, row.payment_id, plan, now, !!opts.unlocked);
+    if (opts.unlocked && itemsPart) checks.push(`(SELECT count(*) FROM ${itemsPart}) = ${plan.items.length}`);
+  }
+  if (outcome.sessionStatus) {
+    stmt.add(
+      `UPDATE checkout_sessions SET status = ${stmt.param(outcome.sessionStatus)},${
+        outcome.sessionStatus === 'open' ? ' payment_id = NULL,' : ''
+      } updated_at = ${at}
+       WHERE tenant_id = ${t} AND session_id = ${stmt.param(row.session_id)} AND payment_id = ${pid}`,
+    );
+  }
+  if (moved) {
+    addEventRows(stmt, [
+      event(row.tenant_id, 'payment.state_changed', `payment:${row.payment_id}`, {
+        paymentId: row.payment_id,
+        from,
+        to,
+      }),
+      ...(plan?.events ?? []),
+    ]);
+  }
+  // The row as written (a failed write fails the caller's transaction, and the row with it).
+  if (report.providerReference && !row.provider_reference) row.provider_reference = report.providerReference;
+  if (opts.set?.provider) row.provider = opts.set.provider;
+  row.captured_minor = captured;
+  if (plan) row.allocated_minor = plan.allocatedMinor;
+  if (moved) row.state = to;
+  opts.alsoWrite?.(stmt, outcome);
+  if (!opts.unlocked) {
+    await stmt.execute(trx);
+    return outcome;
+  }
+  try {
+    await stmt.execute(trx, `SELECT clearhub_expect(${checks.join(' AND ')}, 'the payment or an item changed')`);
+  } catch (err) {
+    // A changed row, or a deadlock with a writer that locked the same rows in another order: nothing was written.
+    const code = (err as { code?: unknown }).code;
+    if ((code === '40001' && /clearhub_expect/.test((err as Error).message)) || code === '40P01') {
+      throw new StaleRead(`payment ${row.payment_id}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+  return outcome;
+}
+
+/** What a payment's move does to its checkout session: paid, or open again for another try. */
+function sessionStatusAfter(to: PaymentState): 'completed' | 'open' | undefined {
+  return to === 'succeeded' || to === 'authorized' || to === 'pending'
+    ? 'completed'
+    : to === 'failed' || to === 'canceled' || to === 'expired'
+      ? 'open'
+      : undefined;
 }
 
 /** A state the provider has told us for certain: nothing left to sync. */
@@ -222,13 +329,14 @@ export async function applyRefund(trx: Trx, row: PaymentRow, report: RefundRepor
       }),
     ]);
   }
-  await reverseSettled(trx, {
+  const { reopened } = await reverseSettled(trx, {
     tenantId: row.tenant_id,
     paymentId: row.payment_id,
     amountMinor: amount,
     reason: 'refunded',
     reversalId: `refund:${refundId}`,
   });
+  row.allocated_minor -= reopened.reduce((n, r) => n + r.amountMinor, 0);
   return { counted: true };
 }
 
@@ -261,6 +369,7 @@ export async function applyChargeback(trx: Trx, row: PaymentRow, chargebackId: s
     reason: 'charged_back',
     reversalId: `chargeback:${chargebackId}`,
   });
+  row.allocated_minor -= reopened.reduce((n, r) => n + r.amountMinor, 0);
   await placeHolds(
     trx,
     row,

@@ -10,13 +10,24 @@ import { newId } from '../domain/ids';
 import { phaseOf } from '../domain/payment-state';
 import type { PaymentState } from '../domain/types';
 import type { Store } from '../store/db';
-import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
-import { applyRefund, applyState, lockPayment, type PaymentRow, reportOf } from './apply';
-import { methodById, offerableMethods } from './catalogue';
+import {
+  type ApplyOptions,
+  type ApplyOutcome,
+  applyRefund,
+  applyState,
+  lockPayment,
+  type PaymentRow,
+  reportOf,
+  StaleRead,
+  type StateReport,
+} from './apply';
+import { methodById, offerableMethods, type PaymentMethodEntry } from './catalogue';
 import { type EligibilityHook, withdrawnBy } from './eligibility';
 import type { NextAction, PaymentMethodData } from './providers/types';
-import type { PaymentRouter, RouterAttempt } from './router';
+import type { PaymentRouter, RouteResult, RouterAttempt } from './router';
+import { type AllocatableItemRow, addEventRows } from './settlement';
+import { insertRow, query, WriteStatement } from './statement';
 
 /** Everything the gateway needs to know about one tenant. */
 export interface TenantGateway {
@@ -110,39 +121,60 @@ export interface CreateSessionInput {
   description?: string;
 }
 
-export async function createSession(
-  ctx: GatewayContext,
-  tenantId: string,
-  input: CreateSessionInput,
-): Promise<SessionView> {
+/**
+ * Writes of the caller that go into the checkout's own statements, so that a request costs no extra round trips:
+ * the API's record of an `Idempotency-Key`. The checkout writes its rows only when the claim holds.
+ */
+export interface CheckoutRecord {
+  /**
+   * Adds the caller's claim to the checkout's first write; returns an SQL condition that holds when the claim is
+   * this request's. `final` is the answer when that write is also the last.
+   */
+  claim(stmt: WriteStatement, final?: SessionView): string;
+  /** The first write ran; `won` is the claim's condition. Throws when it is false (nothing was written). */
+  claimed(won: boolean): void;
+  /** Adds the answer to the checkout's last write (only when the answer is known before that write runs). */
+  answer(stmt: WriteStatement, view: SessionView): void;
+}
+
+/** A session worked out in memory: what its row will hold and what the caller is answered. */
+interface NewSession {
+  view: SessionView;
+  description: string | null;
+  /** The items as read, for an allocation worked out from them. */
+  items: AllocatableItemRow[];
+}
+
+const OPEN_ITEMS = `SELECT item_id, source, source_key, external_id, document_number, due_date, open_minor, currency
+  FROM items WHERE tenant_id = $1 AND debtor_id = $2 AND status = 'open' AND open_minor > 0`;
+const OPEN_ITEMS_ALL = `${OPEN_ITEMS} ORDER BY due_date, document_number`;
+const OPEN_ITEMS_LISTED = `${OPEN_ITEMS} AND item_id = ANY($3::text[]) ORDER BY due_date, document_number`;
+const DEBTOR_EXISTS = 'SELECT 1 AS found FROM debtors WHERE tenant_id = $1 AND debtor_id = $2';
+
+/** Reads what a session needs (the debtor's open items, the methods it may be offered) and checks the input. */
+async function prepareSession(ctx: GatewayContext, tenantId: string, input: CreateSessionInput): Promise<NewSession> {
   const t = ctx.tenant(tenantId);
   const db = ctx.store.db;
+  const debtorExists = async (debtorId: string) => {
+    if ((await query(db, DEBTOR_EXISTS, [tenantId, debtorId])).length === 0) {
+      throw new IntegrationError(`no debtor ${debtorId}`, 'debtorId');
+    }
+  };
   let items: SessionItem[] = [];
+  let read: AllocatableItemRow[] = [];
   let currency = input.currency ?? t.currency;
   let amountMinor: number;
-  if (input.debtorId) {
-    const debtor = await db
-      .selectFrom('debtors')
-      .select('debtor_id')
-      .where('tenant_id', '=', tenantId)
-      .where('debtor_id', '=', input.debtorId)
-      .executeTakeFirst();
-    if (!debtor) throw new IntegrationError(`no debtor ${input.debtorId}`, 'debtorId');
-  }
   if (input.debtorId && input.amountMinor === undefined) {
-    let q = db
-      .selectFrom('items')
-      .select(['item_id', 'source', 'document_number', 'due_date', 'open_minor', 'currency'])
-      .where('tenant_id', '=', tenantId)
-      .where('debtor_id', '=', input.debtorId)
-      .where('status', '=', 'open')
-      .where('open_minor', '>', 0);
-    if (input.itemIds?.length) q = q.where('item_id', 'in', input.itemIds);
-    const rows = await q.orderBy('due_date').orderBy('document_number').execute();
-    if (input.itemIds?.length && rows.length !== new Set(input.itemIds).size) {
+    const rows = input.itemIds?.length
+      ? await query<AllocatableItemRow>(db, OPEN_ITEMS_LISTED, [tenantId, input.debtorId, input.itemIds])
+      : await query<AllocatableItemRow>(db, OPEN_ITEMS_ALL, [tenantId, input.debtorId]);
+    const missing = input.itemIds?.length && rows.length !== new Set(input.itemIds).size;
+    // An unknown debtor has no items either: told apart only when it matters, so the usual path reads once.
+    if (rows.length === 0 || missing) await debtorExists(input.debtorId);
+    if (missing) {
       const found = new Set(rows.map((r) => r.item_id));
-      const missing = input.itemIds.filter((i) => !found.has(i));
-      throw new IntegrationError(`not open items of this debtor: ${missing.join(', ')}`, 'itemIds');
+      const notOpen = input.itemIds!.filter((i) => !found.has(i));
+      throw new IntegrationError(`not open items of this debtor: ${notOpen.join(', ')}`, 'itemIds');
     }
     if (rows.length === 0) throw new IntegrationError('the debtor has no open items to pay', 'debtorId');
     const currencies = new Set(rows.map((r) => r.currency));
@@ -156,16 +188,11 @@ export async function createSession(
     if (input.currency && input.currency !== currency) {
       throw new IntegrationError(`the items are in ${currency}, not ${input.currency}`, 'currency');
     }
-    items = rows.map((r) => ({
-      itemId: r.item_id,
-      source: r.source,
-      documentNumber: r.document_number,
-      dueDate: r.due_date,
-      openMinor: r.open_minor,
-      currency: r.currency,
-    }));
+    items = rows.map(sessionItemOf);
+    read = rows;
     amountMinor = items.reduce((s, i) => s + i.openMinor, 0);
   } else {
+    if (input.debtorId) await debtorExists(input.debtorId);
     if (input.itemIds?.length) throw new IntegrationError('items need a debtorId', 'debtorId');
     if (input.amountMinor === undefined) throw new IntegrationError('give a debtorId or an amount', 'amount');
     amountMinor = input.amountMinor;
@@ -181,30 +208,157 @@ export async function createSession(
     currency,
     country,
   });
-  const sessionId = newId();
-  const expiresAt = new Date(Date.now() + t.sessionTtlMinutes * 60_000).toISOString();
-  await db
-    .insertInto('checkout_sessions')
-    .values({
-      tenant_id: tenantId,
-      session_id: sessionId,
-      debtor_id: input.debtorId ?? null,
-      item_ids: JSON.stringify(items.map((i) => i.itemId)),
+  return {
+    view: {
+      sessionId: newId(),
+      status: 'open',
+      debtorId: input.debtorId ?? null,
+      amountMinor,
       currency,
-      amount_minor: amountMinor,
       country,
       locale: input.locale ?? `${country === 'DE' || country === 'AT' ? 'de' : 'en'}-${country}`,
-      return_url: input.returnUrl ?? null,
-      cancel_url: input.cancelUrl ?? null,
-      description: input.description ?? null,
-      methods: JSON.stringify(methods),
-      status: 'open',
-      expires_at: expiresAt,
-    })
-    .execute();
-  const view = await getSession(ctx, tenantId, sessionId);
-  view.withdrawn = withdrawn;
-  return view;
+      items,
+      methods,
+      withdrawn,
+      returnUrl: input.returnUrl ?? null,
+      cancelUrl: input.cancelUrl ?? null,
+      expiresAt: new Date(Date.now() + t.sessionTtlMinutes * 60_000).toISOString(),
+      payment: null,
+    },
+    description: input.description ?? null,
+    items: read,
+  };
+}
+
+const sessionItemOf = (r: AllocatableItemRow): SessionItem => ({
+  itemId: r.item_id,
+  source: r.source,
+  documentNumber: r.document_number,
+  dueDate: r.due_date,
+  openMinor: r.open_minor,
+  currency: r.currency,
+});
+
+/** Adds the session's row to `stmt`, written only when `when` holds. */
+function addSessionRow(
+  stmt: WriteStatement,
+  tenantId: string,
+  s: NewSession,
+  state: { status: string; paymentId: string | null },
+  when?: string,
+): void {
+  const v = s.view;
+  insertRow(
+    stmt,
+    'checkout_sessions',
+    {
+      tenant_id: tenantId,
+      session_id: v.sessionId,
+      debtor_id: v.debtorId,
+      item_ids: [JSON.stringify(v.items.map((i) => i.itemId)), 'jsonb'],
+      currency: v.currency,
+      amount_minor: [v.amountMinor, 'bigint'],
+      country: v.country,
+      locale: v.locale,
+      return_url: v.returnUrl,
+      cancel_url: v.cancelUrl,
+      description: s.description,
+      methods: [JSON.stringify(v.methods), 'jsonb'],
+      status: state.status,
+      payment_id: state.paymentId,
+      expires_at: [v.expiresAt, 'timestamptz'],
+    },
+    { when },
+  );
+}
+
+export async function createSession(
+  ctx: GatewayContext,
+  tenantId: string,
+  input: CreateSessionInput,
+  record?: CheckoutRecord,
+): Promise<SessionView> {
+  const s = await prepareSession(ctx, tenantId, input);
+  const stmt = new WriteStatement();
+  const claim = record?.claim(stmt, s.view);
+  addSessionRow(stmt, tenantId, s, { status: 'open', paymentId: null }, claim);
+  const [r] = await stmt.execute<{ claimed: boolean }>(ctx.store.db, `SELECT ${claim ?? 'true'} AS claimed`);
+  record?.claimed(r!.claimed);
+  return s.view;
+}
+
+/**
+ * Creates a session and starts paying it at once (the shop's backend that already has the payer's card token): one
+ * statement writes the session and its payment (`created`, requested: a status sync falls due should its answer never
+ * be recorded), the provider is called outside any transaction, and one statement records the answer (state,
+ * allocation, outbox, events), checking that the payment and its items are as written and read; if not, the answer is
+ * recorded again under locks. The caller is answered from what was written, not from a read back.
+ */
+export async function createAndPaySession(
+  ctx: GatewayContext,
+  tenantId: string,
+  input: CreateSessionInput,
+  pay: PayInput,
+  record?: CheckoutRecord,
+): Promise<SessionView> {
+  const t = ctx.tenant(tenantId);
+  const method = methodById(pay.method);
+  if (!method) throw new IntegrationError(`unknown payment method "${pay.method}"`, 'method');
+  const s = await prepareSession(ctx, tenantId, input);
+  const offered = offeredFor(s.view.methods, method.id, pay.provider);
+  const paymentId = newId();
+  const start: PaymentStart = {
+    paymentId,
+    sessionId: s.view.sessionId,
+    debtorId: s.view.debtorId,
+    method: method.id,
+    provider: offered.provider,
+    amountMinor: s.view.amountMinor,
+    currency: s.view.currency,
+    capture: pay.capture ?? 'automatic',
+    itemIds: s.view.items.map((i) => i.itemId),
+    attempt: 1,
+  };
+  const stmt = new WriteStatement();
+  const claim = record?.claim(stmt);
+  addSessionRow(stmt, tenantId, s, { status: 'processing', paymentId }, claim);
+  addPaymentStart(stmt, tenantId, start, claim);
+  const [r] = await stmt.execute<{ claimed: boolean }>(ctx.store.db, `SELECT ${claim ?? 'true'} AS claimed`);
+  record?.claimed(r!.claimed);
+
+  const routed = await route(t, method, offered, pay, start, {
+    returnUrl: s.view.returnUrl,
+    country: s.view.country,
+    locale: s.view.locale,
+    description: s.description,
+  });
+  let view: SessionView = { ...s.view, status: 'processing' };
+  const exact = await recordAnswer(
+    ctx,
+    tenantId,
+    start,
+    routed,
+    (row, outcome, stmt, report) => {
+      // Nobody else moved the payment since it was written: the answer follows from what this request wrote.
+      if (outcome.from !== 'created') return false;
+      const open = new Map(outcome.items?.map((i) => [i.itemId, i.openMinor]));
+      const status = outcome.sessionStatus ?? 'processing';
+      view = {
+        ...s.view,
+        status,
+        items: s.view.items.map((i) => (open.has(i.itemId) ? { ...i, openMinor: open.get(i.itemId)! } : i)),
+        payment: status === 'open' ? null : paymentViewOf(row, start.method, report, routed.attempts),
+      };
+      record?.answer(stmt, view);
+      return true;
+    },
+    // The items it pays, as read. A debtor's free amount goes to whatever is open when it arrives: read then.
+    s.items.length > 0 || !s.view.debtorId ? s.items : undefined,
+  );
+  if (exact) return view;
+  const now = await getSession(ctx, tenantId, s.view.sessionId);
+  now.withdrawn = s.view.withdrawn;
+  return now;
 }
 
 /** The methods this debtor may be offered for this amount, and those withdrawn with the reason. */
@@ -299,121 +453,251 @@ export async function paySession(
   const method = methodById(input.method);
   if (!method) throw new IntegrationError(`unknown payment method "${input.method}"`, 'method');
   const claimed = await ctx.store.db.transaction().execute(async (trx) => {
-    const s = await trx
-      .selectFrom('checkout_sessions')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('session_id', '=', sessionId)
-      .forUpdate()
-      .executeTakeFirst();
+    const [s] = await query<SessionRow>(trx, LOCK_SESSION, [tenantId, sessionId]);
     if (!s) throw new IntegrationError(`no checkout session ${sessionId}`, 'sessionId', { notFound: true });
     if (s.payment_id) return { existing: s.payment_id };
     if (s.status !== 'open') throw new IntegrationError(`the session is ${s.status}`, 'sessionId', { conflict: true });
     if (Date.parse(s.expires_at) < Date.now()) {
       throw new IntegrationError('the session has expired; create a new one', 'sessionId', { conflict: true });
     }
-    const offered = s.methods.find((m) => m.method === method.id && (!input.provider || m.provider === input.provider));
-    if (!offered) {
-      throw new IntegrationError(
-        `${method.id}${input.provider ? ` via ${input.provider}` : ''} is not offered in this session (offered: ${s.methods.map((m) => m.method).join(', ') || 'none'})`,
-        'method',
-      );
-    }
-    const paymentId = newId();
-    const attempt = await trx
-      .selectFrom('payments')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('session_id', '=', sessionId)
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('payments')
-      .values({
-        tenant_id: tenantId,
-        payment_id: paymentId,
-        debtor_id: s.debtor_id,
-        method: method.id,
-        provider: offered.provider,
-        merchant_reference: paymentId,
-        provider_reference: null,
-        currency: s.currency,
-        amount_minor: s.amount_minor,
-        state: 'created',
-        idempotency_key: `checkout:${sessionId}:${Number(attempt.n) + 1}`,
-        request_fingerprint: null,
-        session_id: sessionId,
-        capture_mode: input.capture ?? 'automatic',
-        item_ids: JSON.stringify(s.item_ids),
-      })
-      .execute();
-    await trx
-      .updateTable('checkout_sessions')
-      .set({ status: 'processing', payment_id: paymentId, updated_at: new Date().toISOString() })
-      .where('tenant_id', '=', tenantId)
-      .where('session_id', '=', sessionId)
-      .execute();
-    await appendEvents(trx, [
-      event(tenantId, 'payment.recorded', `payment:${paymentId}`, {
-        paymentId,
-        amountMinor: s.amount_minor,
-        currency: s.currency,
-        method: method.id,
-      }),
-    ]);
-    return { existing: undefined, session: s, paymentId, offered };
+    const offered = offeredFor(s.methods, method.id, input.provider);
+    const start: PaymentStart = {
+      paymentId: newId(),
+      sessionId,
+      debtorId: s.debtor_id,
+      method: method.id,
+      provider: offered.provider,
+      amountMinor: s.amount_minor,
+      currency: s.currency,
+      capture: input.capture ?? 'automatic',
+      itemIds: s.item_ids,
+      attempt: s.attempts + 1,
+    };
+    const stmt = new WriteStatement();
+    addPaymentStart(stmt, tenantId, start);
+    stmt.add(
+      `UPDATE checkout_sessions SET status = 'processing', payment_id = ${stmt.param(start.paymentId)},
+         updated_at = ${stmt.param(new Date().toISOString(), 'timestamptz')}
+       WHERE tenant_id = ${stmt.param(tenantId)} AND session_id = ${stmt.param(sessionId)}`,
+    );
+    await stmt.execute(trx);
+    return { existing: undefined, session: s, start, offered };
   });
   if (claimed.existing) return getPayment(ctx, tenantId, claimed.existing);
 
-  const { session: s, paymentId, offered } = claimed as Required<typeof claimed>;
+  const { session: s, start, offered } = claimed as Required<typeof claimed>;
+  const routed = await route(t, method, offered, input, start, {
+    returnUrl: s.return_url,
+    country: s.country,
+    locale: s.locale,
+    description: s.description,
+  });
+  let view: PaymentView | undefined;
+  await recordAnswer(ctx, tenantId, start, routed, (row, outcome, _stmt, report) => {
+    if (outcome.from !== 'created') return false;
+    view = paymentViewOf(row, start.method, report, routed.attempts);
+    return true;
+  });
+  return view ?? getPayment(ctx, tenantId, start.paymentId);
+}
+
+/** The session row as paying it needs it, locked, with the number of payments tried on it so far. */
+interface SessionRow {
+  debtor_id: string | null;
+  item_ids: string[];
+  currency: string;
+  amount_minor: number;
+  country: string;
+  locale: string;
+  return_url: string | null;
+  description: string | null;
+  methods: OfferedMethod[];
+  status: string;
+  payment_id: string | null;
+  expires_at: string;
+  attempts: number;
+}
+
+const LOCK_SESSION = `SELECT s.debtor_id, s.item_ids, s.currency, s.amount_minor, s.country, s.locale, s.return_url,
+    s.description, s.methods, s.status, s.payment_id, s.expires_at,
+    (SELECT count(*) FROM payments p WHERE p.tenant_id = s.tenant_id AND p.session_id = s.session_id) AS attempts
+  FROM checkout_sessions s WHERE s.tenant_id = $1 AND s.session_id = $2 FOR UPDATE`;
+
+/** The offered method the payer chose (through `provider`, when the caller insists on one). */
+function offeredFor(methods: readonly OfferedMethod[], methodId: string, provider?: string): OfferedMethod {
+  const offered = methods.find((m) => m.method === methodId && (!provider || m.provider === provider));
+  if (!offered) {
+    throw new IntegrationError(
+      `${methodId}${provider ? ` via ${provider}` : ''} is not offered in this session (offered: ${methods.map((m) => m.method).join(', ') || 'none'})`,
+      'method',
+    );
+  }
+  return offered;
+}
+
+/** A payment of a session as it is written before the provider is called. */
+interface PaymentStart {
+  paymentId: string;
+  sessionId: string;
+  debtorId: string | null;
+  method: string;
+  provider: string;
+  amountMinor: number;
+  currency: string;
+  capture: 'automatic' | 'manual';
+  itemIds: string[];
+  /** The how-many-th payment of the session this is: its idempotency key. */
+  attempt: number;
+}
+
+/** How long a payment whose request went out may wait for its answer to be recorded before a status sync asks. */
+const ANSWER_DUE_SECONDS = 120;
+
+/**
+ * Adds the payment's row (`created`, a status sync due in case its answer is never recorded: the process may stop
+ * while the provider is called) and its `payment.recorded` event, written only when `when` holds.
+ */
+function addPaymentStart(stmt: WriteStatement, tenantId: string, p: PaymentStart, when?: string): void {
+  insertRow(
+    stmt,
+    'payments',
+    {
+      tenant_id: tenantId,
+      payment_id: p.paymentId,
+      debtor_id: p.debtorId,
+      method: p.method,
+      provider: p.provider,
+      merchant_reference: p.paymentId,
+      currency: p.currency,
+      amount_minor: [p.amountMinor, 'bigint'],
+      state: 'created',
+      idempotency_key: `checkout:${p.sessionId}:${p.attempt}`,
+      session_id: p.sessionId,
+      capture_mode: p.capture,
+      item_ids: [JSON.stringify(p.itemIds), 'jsonb'],
+      sync_due_at: [new Date(Date.now() + ANSWER_DUE_SECONDS * 1000).toISOString(), 'timestamptz'],
+    },
+    { when },
+  );
+  addEventRows(
+    stmt,
+    [
+      event(tenantId, 'payment.recorded', `payment:${p.paymentId}`, {
+        paymentId: p.paymentId,
+        amountMinor: p.amountMinor,
+        currency: p.currency,
+        method: p.method,
+      }),
+    ],
+    when,
+  );
+}
+
+/** Asks the router to create the payment at the providers that carry the method (outside any transaction). */
+async function route(
+  t: TenantGateway,
+  method: PaymentMethodEntry,
+  offered: OfferedMethod,
+  input: PayInput,
+  p: PaymentStart,
+  s: { returnUrl: string | null; country: string; locale: string; description: string | null },
+): Promise<RouteResult> {
   const carriers = input.provider
     ? [offered.provider]
     : t.methods.filter((m) => methodById(m.method)?.id === method.id).map((m) => m.provider);
   const candidates = (carriers.length ? carriers : [offered.provider])
-    .filter((p, i, all) => all.indexOf(p) === i)
-    .map((p) => ({
-      provider: p,
-      providerType: method.providers[p as keyof typeof method.providers]?.type ?? method.id,
+    .filter((c, i, all) => all.indexOf(c) === i)
+    .map((c) => ({
+      provider: c,
+      providerType: method.providers[c as keyof typeof method.providers]?.type ?? method.id,
     }));
-  const routed = await t.router.create(candidates, {
-    paymentId,
-    idempotencyKey: `payment:${paymentId}:create`,
-    amountMinor: s.amount_minor,
-    currency: s.currency,
+  return t.router.create(candidates, {
+    paymentId: p.paymentId,
+    idempotencyKey: `payment:${p.paymentId}:create`,
+    amountMinor: p.amountMinor,
+    currency: p.currency,
     method: method.id,
-    capture: input.capture ?? 'automatic',
-    returnUrl: returnUrlOf(t, s.return_url, paymentId),
+    capture: p.capture,
+    returnUrl: returnUrlOf(t, s.returnUrl, p.paymentId),
     country: s.country,
     locale: s.locale,
     ...(s.description ? { description: s.description } : {}),
-    payer: { ...(s.debtor_id ? { debtorId: s.debtor_id } : {}), ...input.payer },
+    payer: { ...(p.debtorId ? { debtorId: p.debtorId } : {}), ...input.payer },
     ...(input.methodData ? { methodData: input.methodData } : {}),
   });
+}
 
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const row = (await lockPayment(trx, tenantId, paymentId))!;
-    const provider = routed.kind === 'unavailable' ? row.provider : routed.provider;
-    await trx
-      .updateTable('payments')
-      .set({ provider, attempts: JSON.stringify(routed.attempts) })
-      .where('tenant_id', '=', tenantId)
-      .where('payment_id', '=', paymentId)
-      .execute();
-    row.provider = provider;
-    if (routed.kind === 'answered') {
-      await applyState(trx, row, reportOf(routed.payment));
-    } else if (routed.kind === 'indeterminate') {
-      // The money may have moved: pending until the webhook or the status sync says what happened.
-      await applyState(trx, row, { status: 'pending', providerStatus: 'indeterminate' });
-      await markSyncDue(trx, tenantId, paymentId, 30);
-    } else {
-      await applyState(trx, row, {
-        status: 'failed',
-        providerStatus: 'unavailable',
-        decline: { code: 'processing_error', providerCode: 'no_provider', message: routed.error.message },
-      });
-    }
+/**
+ * Records the router's answer: the provider that answered and the attempts, then the state with everything that
+ * follows (an indeterminate outcome is `pending` with a status sync due, never failed). `viewed` sees the payment as
+ * it is being written and may add to the same statement; it returns whether it could tell the answer from that (this
+ * function then returns true). With `readItems` (the payment's open items as read before it was written), it first
+ * tries without locks.
+ */
+async function recordAnswer(
+  ctx: GatewayContext,
+  tenantId: string,
+  p: PaymentStart,
+  routed: RouteResult,
+  viewed: (row: PaymentRow, outcome: ApplyOutcome, stmt: WriteStatement, report: StateReport) => boolean,
+  readItems?: readonly AllocatableItemRow[],
+): Promise<boolean> {
+  const report: StateReport =
+    routed.kind === 'answered'
+      ? reportOf(routed.payment)
+      : routed.kind === 'indeterminate'
+        ? // The money may have moved: pending until the webhook or the status sync says what happened.
+          { status: 'pending', providerStatus: 'indeterminate' }
+        : {
+            status: 'failed',
+            providerStatus: 'unavailable',
+            decline: { code: 'processing_error', providerCode: 'no_provider', message: routed.error.message },
+          };
+  let exact = false;
+  const opts = (row: PaymentRow): ApplyOptions => ({
+    set: { ...(routed.kind === 'unavailable' ? {} : { provider: routed.provider }), attempts: routed.attempts },
+    ...(routed.kind === 'indeterminate' ? { syncDueAt: new Date(Date.now() + 30_000).toISOString() } : {}),
+    alsoWrite: (stmt, outcome) => {
+      exact = viewed(row, outcome, stmt, report);
+    },
   });
-  return getPayment(ctx, tenantId, paymentId);
+  if (readItems) {
+    // Usually nothing has touched the payment or its items since this request wrote and read them: one statement
+    // that checks so, without a transaction or locks. When something did, it writes nothing and the answer is
+    // recorded under locks below.
+    const row = startedRow(tenantId, p);
+    try {
+      await applyState(ctx.store.db, row, report, { ...opts(row), unlocked: { items: readItems } });
+      return exact;
+    } catch (err) {
+      if (!(err instanceof StaleRead)) throw err;
+    }
+  }
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const row = await lockPayment(trx, tenantId, p.paymentId);
+    if (!row) throw new Error(`payment ${p.paymentId} vanished while its provider was called`);
+    await applyState(trx, row, report, opts(row));
+  });
+  return exact;
+}
+
+/** The payment's row as {@link addPaymentStart} writes it. */
+function startedRow(tenantId: string, p: PaymentStart): PaymentRow {
+  return {
+    tenant_id: tenantId,
+    payment_id: p.paymentId,
+    debtor_id: p.debtorId,
+    state: 'created',
+    amount_minor: p.amountMinor,
+    currency: p.currency,
+    captured_minor: 0,
+    refunded_minor: 0,
+    allocated_minor: 0,
+    item_ids: p.itemIds,
+    session_id: p.sessionId,
+    provider: p.provider,
+    provider_reference: null,
+  };
 }
 
 function returnUrlOf(t: TenantGateway, given: string | null, paymentId: string): string {
@@ -653,6 +937,26 @@ async function readPayment(ctx: GatewayContext, tenantId: string, paymentId: str
     .executeTakeFirst();
   if (!row) throw new IntegrationError(`no payment ${paymentId}`, 'paymentId', { notFound: true });
   return row;
+}
+
+/** A payment's view from its row as just written and the report it was written from (no read back). */
+function paymentViewOf(row: PaymentRow, method: string, report: StateReport, attempts: RouterAttempt[]): PaymentView {
+  return {
+    paymentId: row.payment_id,
+    sessionId: row.session_id,
+    state: row.state as PaymentState,
+    method,
+    provider: row.provider,
+    providerReference: row.provider_reference,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    capturedMinor: row.captured_minor,
+    refundedMinor: row.refunded_minor,
+    allocatedMinor: row.allocated_minor,
+    nextAction: report.nextAction ?? null,
+    decline: report.decline ?? null,
+    attempts,
+  };
 }
 
 export async function getPayment(ctx: GatewayContext, tenantId: string, paymentId: string): Promise<PaymentView> {

@@ -13,9 +13,11 @@ import * as m0004 from './migrations/0004-dunning';
 import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
 import * as m0007 from './migrations/0007-payment-sessions';
+import * as m0010 from './migrations/0010-checkout-expect';
 import * as m0011 from './migrations/0011-webhook-intake';
 import * as m0012 from './migrations/0012-source-booked';
 import * as m0013 from './migrations/0013-faster-uuid7';
+import { preparingClient } from './prepared';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -44,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-channels': m0005,
   '0006-provider-records': m0006,
   '0007-payment-sessions': m0007,
+  '0010-checkout-expect': m0010,
   '0011-webhook-intake': m0011,
   '0012-source-booked': m0012,
   '0013-faster-uuid7': m0013,
@@ -92,6 +95,7 @@ async function openPostgres(url: string): Promise<Store> {
   pool.on('error', (err) => {
     process.stderr.write(`${JSON.stringify({ room: 'store', event: 'idle connection lost', error: err.message })}\n`);
   });
+  pool.on('connect', preparingClient);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const rawTransaction = async <T>(fn: (s: RawSession) => Promise<T>): Promise<T> => {
     const client = await pool.connect();

@@ -171,6 +171,61 @@ describe('checkout API against the Stripe simulator', () => {
     expect(session.body.payment.state).toBe('succeeded');
   });
 
+  test('create-and-pay under one Idempotency-Key: replayed once paid, 409 for another body or while in flight', async () => {
+    const body = { debtorId, itemIds: [itemIds.A1], pay: { method: 'card', methodData: { token: 'pm_card_visa' } } };
+    const first = await call('POST', '/v1/checkout/sessions', body, 'cp-1');
+    expect(first.status).toBe(201);
+    expect(first.body.payment.state).toBe('succeeded');
+    expect(await openOf('A1')).toBe(0);
+    // The item is paid now (a fresh request would find nothing open): the repeat still gets the first answer.
+    const again = await call('POST', '/v1/checkout/sessions', body, 'cp-1');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect((await call('POST', '/v1/checkout/sessions', { ...body, itemIds: [itemIds.A2] }, 'cp-1')).status).toBe(409);
+    expect(sim.paymentsFor(first.body.payment.id)).toBe(1);
+
+    // A request refused before anything was written keeps no record: the key may be used again.
+    const refused = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A2], pay: { method: 'sepa_direct_debit' } },
+      'cp-2',
+    );
+    expect(refused.status).toBe(422);
+    const paid = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A2], pay: { method: 'card', methodData: { token: 'pm_card_visa' } } },
+      'cp-2',
+    );
+    expect(paid.status).toBe(201);
+    expect(paid.headers.get('idempotent-replayed')).toBeNull();
+
+    // A repeat while the first is still with the provider is told to wait.
+    sim.stallNextMoneyMovement();
+    sim.webhooks.hold();
+    const slowBody = {
+      debtorId,
+      itemIds: [itemIds.A3],
+      pay: { method: 'card', methodData: { token: 'pm_card_visa' } },
+    };
+    const slow = call('POST', '/v1/checkout/sessions', slowBody, 'cp-3');
+    await until(
+      'the first request written',
+      async () =>
+        (await store.db.selectFrom('idempotent_requests').select('key').where('key', '=', 'cp-3').execute()).length > 0,
+    );
+    const early = await call('POST', '/v1/checkout/sessions', slowBody, 'cp-3');
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toMatch(/still being processed/);
+    expect((await slow).body.payment.state).toBe('pending');
+    const late = await call('POST', '/v1/checkout/sessions', slowBody, 'cp-3');
+    expect(late.headers.get('idempotent-replayed')).toBe('true');
+    expect(late.body.payment.state).toBe('pending');
+    sim.webhooks.release();
+  });
+
   test('a declined card leaves the session open; another card pays it', async () => {
     const s = await call('POST', '/v1/checkout/sessions', { debtorId }, 's-2');
     const declined = await call(
