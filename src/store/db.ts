@@ -13,6 +13,7 @@ import * as m0004 from './migrations/0004-dunning';
 import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
 import * as m0007 from './migrations/0007-payment-sessions';
+import * as m0008 from './migrations/0008-item-dunning';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-channels': m0005,
   '0006-provider-records': m0006,
   '0007-payment-sessions': m0007,
+  '0008-item-dunning': m0008,
 };
 
 function toSafeInt(v: string): number {
