@@ -1613,7 +1613,10 @@ async function apply(
   const claims: { notice: string; debtor: string; item: EngineItem; interest: number; agency: string }[] = [];
   const finals: { notice: string; debtor: string; item: string; kind: 'stop' | 'agency'; agency?: string }[] = [];
   const resumed: string[] = [];
-  for (const p of plans) {
+  // In notice id order: the notices, their lines, outbox rows and events are all keyed by it, so each index is
+  // walked front to back once per page instead of at random (the ids are hashes).
+  const sorted = [...plans].sort((a, b) => (a.noticeId < b.noticeId ? -1 : a.noticeId > b.noticeId ? 1 : 0));
+  for (const p of sorted) {
     const st = p.settlement;
     const noticeActions = {
       ...(st.withdraw.length ? { withdrawPaymentMethods: [...st.withdraw] } : {}),
