@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { writeSubledgerCsv } from '../src/cli/demo-data';
+import { newId } from '../src/domain/ids';
 import { csvField, openStore } from '../src/store/db';
 import { NEW_ITEM_COLS } from '../src/store/ingest';
 import { createSourceConnector, loadCompiledMapping } from '../src/sync/registry';
@@ -62,7 +63,7 @@ async function main() {
         const m = map(r.record, { line: r.line });
         if (!m.ok) continue;
         const i = m.item;
-        buf += `bench,billing,${csvField(i.sourceKey)},D${csvField(i.externalId)},${csvField(i.externalId)},${csvField(i.documentNumber)},${csvField(i.contractRef)},${i.currency},${i.amountMinor},${i.openMinor},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel}\n`;
+        buf += `bench,${newId()},billing,${csvField(i.sourceKey)},D${csvField(i.externalId)},${csvField(i.externalId)},${csvField(i.documentNumber)},${csvField(i.contractRef)},${i.currency},${i.amountMinor},${i.openMinor},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel}\n`;
         if (buf.length > 1 << 20) {
           copyText.push(buf);
           buf = '';

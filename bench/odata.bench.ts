@@ -14,7 +14,7 @@ import pg from 'pg';
 import { createSapOdataConnector } from '../connectors/sap-odata/connector';
 import { openStore } from '../src/store/db';
 import { loadCompiledMapping } from '../src/sync/registry';
-import { syncSource } from '../src/sync/sync';
+import { recordsPerTransaction, syncSource } from '../src/sync/sync';
 import { startSapGateway } from '../test/simulators/sap-gateway/gateway';
 
 const ITEMS = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -130,6 +130,7 @@ async function main() {
       debtorMatch: 'externalId',
       batches: createSapOdataConnector(options).pull({ signal: new AbortController().signal }),
       map,
+      minRecordsPerTransaction: recordsPerTransaction({ kind: 'sap-odata' }), // as `clearhub sync` does
     });
     const syncSeconds = Number(process.hrtime.bigint() - s0) / 1e9;
     const rate = res.inserted / syncSeconds;

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEmailChannel, type EmailChannel } from './channels/email';
-import { channelsFromConfig } from './channels/from-config';
+import { channelsFromConfig, smsProviderFromConfig } from './channels/from-config';
 import type { NoticeSettings } from './channels/from-store';
+import { type SmsReceiptEndpoint, smsReceiptsUrl } from './channels/sms/receipts';
 import { renderNotice } from './channels/templates';
 import { loadTenantConfig } from './config/load';
 import type { TenantConfig } from './config/schema';
@@ -28,7 +29,7 @@ import type { RetryPolicy } from './routing/relay';
 import { openStore, type Store } from './store/db';
 import type { SourceConnector } from './sync/connector';
 import { createSourceConnector, loadCompiledMapping } from './sync/registry';
-import { closeCleared, readCheckpoint, type SyncResult, syncSource } from './sync/sync';
+import { closeCleared, readCheckpoint, recordsPerTransaction, type SyncResult, syncSource } from './sync/sync';
 
 /** Where a Clearhub installation keeps its tenants and data; the repository root holds profiles, mappings, templates. */
 export interface RuntimeOptions {
@@ -186,6 +187,7 @@ export class Runtime {
         batches: connector.pull({ since, signal: new AbortController().signal }),
         map,
         onProgress: (n) => onProgress?.(src.name, n),
+        minRecordsPerTransaction: recordsPerTransaction(src),
       });
       if (connector.cleared) {
         const clearedSince = opts.full
@@ -345,6 +347,7 @@ export class Runtime {
           templatesDir,
           secret,
           ...(this.callLog ? { smsLogger: this.smsCallLog(cfg.tenant.id) } : {}),
+          ...(cfg.gateway ? { smsStatusCallbackUrl: smsReceiptsUrl(cfg.gateway.publicUrl, cfg.tenant.id) } : {}),
         }),
         settings: this.noticeSettings(cfg),
         onProgress: (n) => opts.onProgress?.('send', n),
@@ -362,6 +365,18 @@ export class Runtime {
    */
   gateway(): GatewayContext {
     return { store: this.store, tenant: (id) => this.tenantGateway(id) };
+  }
+
+  /**
+   * Where a tenant's SMS provider posts delivery receipts and the provider that verifies them: below the tenant's
+   * `gateway.publicUrl`, the address Clearhub is reached at. Undefined without an SMS channel or without that address.
+   */
+  smsReceiptEndpoint(tenantId: string): SmsReceiptEndpoint | undefined {
+    if (!this.tenantIds().includes(tenantId)) return undefined; // the id comes from a URL: only known tenants
+    const cfg = this.tenant(tenantId);
+    if (!cfg.channels.sms || !cfg.gateway) return undefined;
+    const url = smsReceiptsUrl(cfg.gateway.publicUrl, tenantId);
+    return { url, provider: smsProviderFromConfig(cfg.channels.sms, { secret, smsStatusCallbackUrl: url }) };
   }
 
   /**

@@ -51,6 +51,10 @@ export const PARTNER_SELECT = [
   'BusinessPartnerCategory',
   'BusinessPartnerFullName',
   'CorrespondenceLanguage',
+  'to_BusinessPartnerAddress/StreetName',
+  'to_BusinessPartnerAddress/HouseNumber',
+  'to_BusinessPartnerAddress/PostalCode',
+  'to_BusinessPartnerAddress/CityName',
   'to_BusinessPartnerAddress/Country',
   'to_BusinessPartnerAddress/to_EmailAddress/EmailAddress',
   'to_BusinessPartnerAddress/to_EmailAddress/IsDefaultEmailAddress',
@@ -64,6 +68,10 @@ export const PARTNER_RECORD_FIELDS = [
   'BusinessPartnerCategory',
   'BusinessPartnerFullName',
   'CorrespondenceLanguage',
+  'StreetName',
+  'HouseNumber',
+  'PostalCode',
+  'CityName',
   'Country',
   'EmailAddress',
   'InternationalPhoneNumber',
@@ -86,6 +94,10 @@ export interface PartnerRow {
   BusinessPartnerFullName?: string | null;
   CorrespondenceLanguage?: string | null;
   to_BusinessPartnerAddress?: Results<{
+    StreetName?: string | null;
+    HouseNumber?: string | null;
+    PostalCode?: string | null;
+    CityName?: string | null;
     Country?: string | null;
     to_EmailAddress?: Results<{ EmailAddress?: string | null; IsDefaultEmailAddress?: boolean | null }>;
     to_PhoneNumber?: Results<{ InternationalPhoneNumber?: string | null; IsDefaultPhoneNumber?: boolean | null }>;
@@ -196,6 +208,10 @@ export function partnerFields(p: PartnerRow | undefined): PartnerFields {
     BusinessPartnerCategory: text(p?.BusinessPartnerCategory),
     BusinessPartnerFullName: text(p?.BusinessPartnerFullName),
     CorrespondenceLanguage: text(p?.CorrespondenceLanguage),
+    StreetName: text(addr?.StreetName),
+    HouseNumber: text(addr?.HouseNumber),
+    PostalCode: text(addr?.PostalCode),
+    CityName: text(addr?.CityName),
     Country: text(addr?.Country),
     EmailAddress: text(email?.EmailAddress),
     InternationalPhoneNumber: text(phone?.InternationalPhoneNumber),
@@ -238,6 +254,10 @@ export function recordOf(row: ItemRow, p: PartnerFields): Record<string, string>
     BusinessPartnerCategory: p.BusinessPartnerCategory,
     BusinessPartnerFullName: p.BusinessPartnerFullName,
     CorrespondenceLanguage: p.CorrespondenceLanguage,
+    StreetName: p.StreetName,
+    HouseNumber: p.HouseNumber,
+    PostalCode: p.PostalCode,
+    CityName: p.CityName,
     Country: p.Country,
     EmailAddress: p.EmailAddress,
     InternationalPhoneNumber: p.InternationalPhoneNumber,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { sql } from 'kysely';
@@ -11,6 +12,7 @@ import { payPageRouter } from './pages/pay';
 import { problems, toProblem } from './problems';
 import { buildRoutes, type Reply, type Route } from './routes';
 import type { ApiServices } from './services';
+import { webhookIntake } from './webhook-intake';
 
 export interface AppDeps {
   store: Store;
@@ -21,6 +23,8 @@ export interface AppDeps {
   /** Extra readiness checks (queue, connectors); `GET /readyz` also runs `SELECT 1` on the store. */
   readiness?: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
+
+type Handle = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
 
 const STORE_CHECK_TIMEOUT_MS = 2000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -73,6 +77,25 @@ export function createApp(deps: AppDeps): express.Application {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // Provider webhooks take a lean path ahead of the generic chain (webhook-intake.ts); what it leaves goes on below.
+  if (deps.services.gateway) {
+    const intake = webhookIntake({
+      gateway: deps.services.gateway,
+      logger,
+      requestId: (incoming) => (incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID()),
+      observe: (route, status, seconds) => {
+        const labels = { method: 'POST', route, status: String(status) };
+        requests.inc(labels);
+        duration.observe(labels, seconds);
+      },
+    });
+    // Ahead of express itself: its request set-up (prototype swaps, final handler) costs more than the intake.
+    const viaExpress = (app as unknown as { handle: Handle }).handle.bind(app);
+    (app as unknown as { handle: Handle }).handle = (req, res, next) => {
+      if (!intake(req, res)) viaExpress(req, res, next);
+    };
+  }
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.get('x-request-id');

@@ -245,6 +245,8 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
           },
         ),
     }),
+    // createApp serves the plain spellings of these paths on a lean node:http path (webhook-intake.ts) that calls the
+    // same receiveWebhook; these definitions document them and serve every request that path leaves to express.
     ...(['/v1/webhooks/:provider/:tenant', '/v1/webhooks/:provider'] as const).map((path) =>
       defineRoute({
         method: 'post',

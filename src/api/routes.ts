@@ -9,6 +9,7 @@ import { itemLevelSql } from '../store/schema-dunning';
 import { scrubText } from './logger';
 import { fieldProblems, problems } from './problems';
 import { cashRoutes } from './routes-cash';
+import { channelRoutes } from './routes-channels';
 import { dunningRoutes } from './routes-dunning';
 import { gatewayRoutes } from './routes-gateway';
 import {
@@ -183,7 +184,13 @@ export interface RouteDeps {
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
 export function buildRoutes(deps: RouteDeps): Route[] {
-  return [...coreRoutes(deps), ...gatewayRoutes(deps), ...cashRoutes(deps), ...dunningRoutes(deps)];
+  return [
+    ...coreRoutes(deps),
+    ...gatewayRoutes(deps),
+    ...cashRoutes(deps),
+    ...dunningRoutes(deps),
+    ...channelRoutes(deps),
+  ];
 }
 
 function coreRoutes(deps: RouteDeps): Route[] {

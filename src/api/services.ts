@@ -1,3 +1,4 @@
+import type { SmsReceiptEndpoint } from '../channels/sms/receipts';
 import type { GatewayContext } from '../gateway/checkout';
 import type { RecordPaymentInput, RecordPaymentResult } from '../gateway/payments';
 import type { QueueDriver } from '../queue/types';
@@ -28,6 +29,11 @@ export interface ApiServices {
     /** The tenant whose provider account sent a webhook to `/v1/webhooks/{provider}` (one tenant per provider). */
     webhookTenant(provider: string): string;
   };
+  /**
+   * The tenant's SMS receipt endpoint (`POST /v1/channels/sms/receipts/{tenant}`): its provider and the URL the
+   * provider was given. Undefined for a tenant without an SMS channel or without `gateway.publicUrl`.
+   */
+  smsReceipts?(tenantId: string): SmsReceiptEndpoint | undefined;
 }
 
 export interface PushItemsOutcome {

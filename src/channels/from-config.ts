@@ -9,6 +9,7 @@ import { IntegrationError } from '../domain/errors';
 import type { ChannelSet } from './channel';
 import { createLetterChannel } from './letter/channel';
 import { createSmsChannel } from './sms/channel';
+import type { SmsProvider } from './sms/provider';
 import { parseTwilioConfig } from './sms/twilio/config';
 import { createTwilioProvider, type TwilioProviderOptions } from './sms/twilio/connector';
 
@@ -19,6 +20,8 @@ export interface ChannelsFromConfigOptions {
   /** Resolves a `${env:…}` secret (config/secrets.ts `secret`). */
   secret: (value: string | undefined, field: string) => string | undefined;
   smsLogger?: TwilioProviderOptions['logger'];
+  /** Where the SMS provider posts delivery receipts (`smsReceiptsUrl`); none are asked for without it. */
+  smsStatusCallbackUrl?: string;
 }
 
 const TWILIO_ACCOUNT = /^(https?:\/\/[^/]+)\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/?(?:Messages\.json)?$/;
@@ -30,26 +33,7 @@ const TWILIO_ACCOUNT = /^(https?:\/\/[^/]+)\/2010-04-01\/Accounts\/(AC[0-9a-fA-F
  */
 export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfigOptions): ChannelSet {
   const out: ChannelSet = {};
-  if (cfg.sms) {
-    const m = TWILIO_ACCOUNT.exec(cfg.sms.endpoint);
-    if (!m) {
-      throw new IntegrationError(
-        `"${cfg.sms.endpoint}" is not a Twilio-compatible account URL such as https://api.twilio.com/2010-04-01/Accounts/AC…`,
-        'channels.sms.endpoint',
-      );
-    }
-    const token = opts.secret(cfg.sms.apiKey, 'channels.sms.apiKey');
-    if (!token)
-      throw new IntegrationError(
-        'the SMS auth token is missing; take it from the environment, e.g. TWILIO_AUTH_TOKEN',
-        'channels.sms.apiKey',
-      );
-    const provider = createTwilioProvider(
-      parseTwilioConfig({ baseUrl: m[1], accountSid: m[2], authToken: token, from: cfg.sms.sender }),
-      { logger: opts.smsLogger },
-    );
-    out.sms = createSmsChannel({ provider });
-  }
+  if (cfg.sms) out.sms = createSmsChannel({ provider: smsProviderFromConfig(cfg.sms, opts) });
   if (cfg.letter) {
     out.letter = createLetterChannel({
       outDir: isAbsolute(cfg.letter.outDir) ? cfg.letter.outDir : resolve(opts.home, cfg.letter.outDir),
@@ -58,4 +42,34 @@ export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfig
     });
   }
   return out;
+}
+
+/** The tenant's SMS provider (Twilio-compatible): for sending, and for verifying its delivery receipts. */
+export function smsProviderFromConfig(
+  sms: NonNullable<ChannelsConfig['sms']>,
+  opts: Pick<ChannelsFromConfigOptions, 'secret' | 'smsLogger' | 'smsStatusCallbackUrl'>,
+): SmsProvider {
+  const m = TWILIO_ACCOUNT.exec(sms.endpoint);
+  if (!m) {
+    throw new IntegrationError(
+      `"${sms.endpoint}" is not a Twilio-compatible account URL such as https://api.twilio.com/2010-04-01/Accounts/AC…`,
+      'channels.sms.endpoint',
+    );
+  }
+  const token = opts.secret(sms.apiKey, 'channels.sms.apiKey');
+  if (!token)
+    throw new IntegrationError(
+      'the SMS auth token is missing; take it from the environment, e.g. TWILIO_AUTH_TOKEN',
+      'channels.sms.apiKey',
+    );
+  return createTwilioProvider(
+    parseTwilioConfig({
+      baseUrl: m[1],
+      accountSid: m[2],
+      authToken: token,
+      from: sms.sender,
+      ...(opts.smsStatusCallbackUrl ? { statusCallbackUrl: opts.smsStatusCallbackUrl } : {}),
+    }),
+    { logger: opts.smsLogger },
+  );
 }

@@ -13,6 +13,7 @@ export async function serve(o: { home: string; port: number; host: string }): Pr
     services: {
       recordPayment: (input) => recordPayment(rt.store, input),
       pushItems: (input) => rt.pushItems(input),
+      smsReceipts: (tenantId) => rt.smsReceiptEndpoint(tenantId),
       ...(rt.gatewayTenantIds().length
         ? { gateway: { ctx: rt.gateway(), queue: rt.queue, webhookTenant: (p: string) => rt.webhookTenant(p) } }
         : {}),

@@ -110,6 +110,12 @@ export const sourceSchema = z.strictObject({
   disabled: z.boolean().default(false),
   /** Write the dunning level back to the source after each notice (SAP: `A_CustomerDunning`). */
   writeBackDunningLevel: z.boolean().default(false),
+  /**
+   * A paging connector's pages are grouped until one transaction holds at least this many records: fewer commits and
+   * staging rounds, while a sync that fails re-reads at most this many records when it resumes. Defaults in
+   * `recordsPerTransaction` (src/sync/sync.ts): 50,000 for the SAP and SOAP connectors, one file batch for csv.
+   */
+  recordsPerTransaction: z.number().int().min(1).optional(),
 });
 
 export const PAYMENT_PROVIDERS = [

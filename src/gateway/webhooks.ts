@@ -4,7 +4,6 @@
  * (state, allocation, refunds, chargebacks, disputes) in one transaction and marks the event processed, so a
  * delivery repeated any number of times changes state once.
  */
-import { sql } from 'kysely';
 import { ConnectorError, IntegrationError } from '../domain/errors';
 import { event } from '../domain/events';
 import { newId } from '../domain/ids';
@@ -24,6 +23,7 @@ import {
 } from './apply';
 import type { GatewayContext } from './checkout';
 import type { RawWebhook, WebhookEvent } from './providers/types';
+import { type FreshHandler, groupCommitFor } from './webhook-intake';
 
 export const WEBHOOK_QUEUE = 'gateway-webhooks';
 
@@ -43,7 +43,8 @@ export interface ReceiveResult {
 
 /**
  * Verifies and stores one delivery; queues its new events. Throws `WebhookRejected` (answered 400, nothing stored)
- * for a forged, replayed-too-late or malformed delivery.
+ * for a forged, replayed-too-late or malformed delivery. Resolves once the delivery and its events are committed
+ * (and the new ones queued): deliveries arriving together are committed together ({@link groupCommitFor}).
  */
 export async function receiveWebhook(
   ctx: GatewayContext,
@@ -54,54 +55,55 @@ export async function receiveWebhook(
   const provider = t.router.provider(input.provider);
   const events = await provider.parseWebhook(input.raw);
   const deliveryId = newId();
-  const fresh: WebhookEvent[] = [];
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('webhook_deliveries')
-      .values({
-        delivery_id: deliveryId,
-        tenant_id: input.tenantId,
-        provider: input.provider,
-        headers: JSON.stringify(redactHeaders(input.raw.headers)),
-        body: input.raw.body.toString('utf8'),
-      })
-      .execute();
-    for (const e of events) {
-      const r = await trx
-        .insertInto('webhook_events')
-        .values({
-          tenant_id: input.tenantId,
-          provider: input.provider,
-          event_id: e.eventId,
-          delivery_id: deliveryId,
-          type: e.type,
-          event: JSON.stringify(e),
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['tenant_id', 'provider', 'event_id'])
-            .doUpdateSet({ deliveries: sql`webhook_events.deliveries + 1` }),
-        )
-        .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
-        .executeTakeFirstOrThrow();
-      if (r.inserted) fresh.push(e);
-    }
-  });
-  for (const e of fresh) {
-    if (queue)
-      await enqueueWebhookEvent(queue, { tenantId: input.tenantId, provider: input.provider, eventId: e.eventId });
-    else await processWebhookEvent(ctx, { tenantId: input.tenantId, provider: input.provider, eventId: e.eventId });
+  const fresh = await groupCommitFor(ctx.store).submit(
+    {
+      deliveryId,
+      tenantId: input.tenantId,
+      provider: input.provider,
+      headers: JSON.stringify(redactHeaders(input.raw.headers)),
+      body: input.raw.body.toString('utf8'),
+      events,
+    },
+    queue ? enqueuerFor(queue) : undefined,
+  );
+  if (!queue) {
+    for (const e of fresh)
+      await processWebhookEvent(ctx, { tenantId: input.tenantId, provider: input.provider, eventId: e.eventId });
   }
   const ack = provider.webhookAck?.() ?? { status: 200, contentType: 'application/json', body: '{"received":true}' };
   return { deliveryId, events: events.length, fresh: fresh.length, ack };
 }
 
-export function enqueueWebhookEvent(queue: QueueDriver, job: WebhookJob) {
-  return queue.add(WEBHOOK_QUEUE, 'webhook', job, {
+const enqueuers = new WeakMap<QueueDriver, FreshHandler>();
+
+/** Queues the new events of a committed batch with one `addBulk` (one round trip to Redis with BullMQ). */
+function enqueuerFor(queue: QueueDriver): FreshHandler {
+  let hook = enqueuers.get(queue);
+  if (!hook) {
+    hook = async (deliveries) => {
+      const jobs = deliveries.flatMap((d) =>
+        d.events.map((e) => webhookJob({ tenantId: d.tenantId, provider: d.provider, eventId: e.eventId })),
+      );
+      if (jobs.length > 0) await queue.addBulk(WEBHOOK_QUEUE, jobs);
+    };
+    enqueuers.set(queue, hook);
+  }
+  return hook;
+}
+
+const webhookJob = (job: WebhookJob) => ({
+  name: 'webhook',
+  data: job,
+  opts: {
     jobId: `webhook:${job.tenantId}:${job.provider}:${job.eventId}`,
     attempts: 8,
     backoff: { baseMs: 500, maxMs: 60_000 },
-  });
+  },
+});
+
+export function enqueueWebhookEvent(queue: QueueDriver, job: WebhookJob) {
+  const { name, data, opts } = webhookJob(job);
+  return queue.add(WEBHOOK_QUEUE, name, data, opts);
 }
 
 /** Signature headers are kept (they are evidence); credentials a listener may get are not. */

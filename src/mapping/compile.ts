@@ -36,6 +36,11 @@ export interface MappedDebtor {
   language: string;
   /** ISO 3166-1 alpha-2, upper case. */
   country?: string;
+  /**
+   * The postal address below the name, as printed on a letter: street line, then postal code and city. Only when the
+   * record has a city (an address without one cannot be posted to).
+   */
+  address?: string[];
   tags: string[];
 }
 
@@ -157,6 +162,9 @@ export function compileMapping(input: MappingDefinition): CompiledMapping {
   const phone = c.optionalString('phone', d.phone);
   const language = c.string('language', d.language ?? { value: 'de' }, DEBTOR_TARGETS.language, checkLanguage);
   const country = c.optionalString('country', d.country, checkCountry);
+  const street = c.optionalString('street', d.street);
+  const postalCode = c.optionalString('postalCode', d.postalCode);
+  const city = c.optionalString('city', d.city);
   const tags = (d.tags ?? []).map((spec, i) => c.tag(`tags[${i}]`, spec));
 
   const it = def.item;
@@ -198,6 +206,12 @@ export function compileMapping(input: MappingDefinition): CompiledMapping {
     if (vLanguage === FAIL) return reject(ctx);
     const vCountry = country(rec);
     if (vCountry === FAIL) return reject(ctx);
+    const vStreet = street(rec);
+    if (vStreet === FAIL) return reject(ctx);
+    const vPostalCode = postalCode(rec);
+    if (vPostalCode === FAIL) return reject(ctx);
+    const vCity = city(rec);
+    if (vCity === FAIL) return reject(ctx);
     const vTags: string[] = [];
     for (let i = 0; i < tags.length; i++) {
       if (tags[i]!(rec, vTags) === FAIL) return reject(ctx);
@@ -234,6 +248,7 @@ export function compileMapping(input: MappingDefinition): CompiledMapping {
         phone: vPhone,
         language: vLanguage,
         country: vCountry,
+        address: vCity ? addressLines(vStreet, vPostalCode, vCity) : undefined,
         tags: vTags,
       },
       item: {
@@ -271,6 +286,12 @@ function checkLanguage(v: string): string | undefined {
 }
 
 const COUNTRY = /^[A-Z]{2}$/;
+/** The lines of a postal address below the name: street (when known), then postal code and city. */
+function addressLines(street: string | undefined, postalCode: string | undefined, city: string): string[] {
+  const place = postalCode ? `${postalCode} ${city}` : city;
+  return street ? [street, place] : [place];
+}
+
 function checkCountry(v: string): string | undefined {
   return COUNTRY.test(v) ? undefined : `${show(v)} is not an ISO 3166-1 alpha-2 country code (expected e.g. DE)`;
 }

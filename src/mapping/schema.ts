@@ -99,6 +99,10 @@ export const DEBTOR_TARGETS = {
   phone: { type: 'string' },
   language: { type: 'string' },
   country: { type: 'string' },
+  /** Postal address for letters: street and house number, postal code, city (with `country`). */
+  street: { type: 'string' },
+  postalCode: { type: 'string' },
+  city: { type: 'string' },
 } as const satisfies Record<string, TargetField>;
 
 export const ITEM_TARGETS = {

@@ -14,6 +14,9 @@ import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
 import * as m0007 from './migrations/0007-payment-sessions';
 import * as m0008 from './migrations/0008-item-dunning';
+import * as m0011 from './migrations/0011-webhook-intake';
+import * as m0012 from './migrations/0012-source-booked';
+import * as m0013 from './migrations/0013-faster-uuid7';
 import type { Database } from './schema';
 
 export type DialectName = 'postgres' | 'pglite';
@@ -43,6 +46,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-provider-records': m0006,
   '0007-payment-sessions': m0007,
   '0008-item-dunning': m0008,
+  '0011-webhook-intake': m0011,
+  '0012-source-booked': m0012,
+  '0013-faster-uuid7': m0013,
 };
 
 function toSafeInt(v: string): number {

@@ -10,6 +10,11 @@ export interface IngestDebtor {
   phone?: string | null;
   language: string;
   country?: string | null;
+  /**
+   * Postal address lines below the name (street, postal code and city). Kept in `debtor_addresses` as a letter's
+   * window prints it: the name first, then these lines.
+   */
+  address?: readonly string[] | null;
   tags: string[];
 }
 
@@ -47,6 +52,7 @@ export interface IngestResult {
 /** Columns of the direct COPY of new items (the fast path of a first import). */
 export const NEW_ITEM_COLS = [
   'tenant_id',
+  'item_id',
   'source',
   'source_key',
   'debtor_id',
@@ -114,11 +120,13 @@ function newItemCsv(
   items: readonly IngestItem[],
   debtorIds: IngestCache,
 ): Iterable<string> {
-  const head = `${csvField(tenantId)},${csvField(source)},`;
+  // The id is made here rather than by the column default: in PostgreSQL the default is a function call per row.
+  const tenant = `${csvField(tenantId)},`;
+  const src = `,${csvField(source)},`;
   return chunked(
     items,
     (i) =>
-      `${head}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
+      `${tenant}${newId()}${src}${csvField(i.sourceKey)},${debtorIds.get(i.externalId)},${itemTail(i)},${i.openMinor},${i.documentDate ?? ''},${i.dueDate},${i.dunningLevel},${i.dunningLevel},${csvField(i.dunningBlock)},${i.openMinor === 0 ? 'closed' : 'open'}\n`,
   );
 }
 
@@ -128,9 +136,8 @@ function newItemCsv(
  * event); a changed one gets `version + 1` and an `item.updated` event. New items are logged as one `items.imported` event per batch (count and key range): the
  * item row itself carries version 1 and its creation time, and a per-row event would double the cost of an import.
  *
- * The open amount follows the source by delta: when the source's open amount moves by X, ours moves by X (clamped
- * to [0, source open]), so a payment we allocated but the source has not booked yet is not undone by a re-import,
- * and a payment the source booked itself reduces what we dun.
+ * The open amount is the source's minus what we allocated that the source has not booked yet (see `reconciled`), so a
+ * re-import neither undoes a payment we allocated nor subtracts it a second time once the source has booked it.
  */
 export async function ingestBatch(store: Store, batch: IngestBatch): Promise<IngestResult> {
   if (batch.items.length === 0 && batch.debtors.length === 0)
@@ -204,15 +211,16 @@ export async function ingestInSession(
            debtor_id = s.debtor_id, external_id = s.external_id, document_number = s.document_number,
            contract_ref = s.contract_ref, currency = s.currency, amount_minor = s.amount_minor,
            source_open_minor = s.open_minor,
-           open_minor = ${NEW_OPEN},
-           status = CASE WHEN (${NEW_OPEN}) = 0 THEN 'closed' ELSE 'open' END,
+           source_booked_minor = s.booked_minor,
+           open_minor = s.our_open_minor,
+           status = CASE WHEN s.our_open_minor = 0 THEN 'closed' ELSE 'open' END,
            document_date = s.document_date, due_date = s.due_date,
            source_dunning_level = s.dunning_level,
            dunning_level = GREATEST(i.dunning_level, s.dunning_level),
            dunning_block = s.dunning_block,
            version = i.version + 1, updated_at = now()
-         FROM stg_items s
-         WHERE i.tenant_id = $1 AND i.source = $2 AND i.source_key = s.source_key
+         FROM (${RECONCILED}) AS s
+         WHERE i.tenant_id = $1 AND i.item_id = s.item_id
            AND (i.debtor_id, i.external_id, i.document_number, i.contract_ref, i.currency, i.amount_minor, i.source_open_minor,
                 i.document_date, i.due_date, i.source_dunning_level, i.dunning_block)
              IS DISTINCT FROM (s.debtor_id, s.external_id, s.document_number, s.contract_ref, s.currency, s.amount_minor, s.open_minor,
@@ -417,14 +425,85 @@ async function upsertDebtors(
       [tenantId],
     );
   }
+  await upsertAddresses(s, tenantId, [...debtors.values()], cache, new Set(newDebtors.map((d) => d.debtorId)));
   return newDebtors.length;
 }
 
 /**
- * Our open amount after the source reports a new one: it moves by the source's delta, clamped to [0, source open], so
- * a payment we allocated that the source has not booked yet is not undone, and one the source booked itself counts.
+ * The postal addresses of the batch's debtors, for letters. A source that gives no address leaves the one another
+ * source gave; one that gives an address replaces it (the newest a source reported wins), and an unchanged one is
+ * not rewritten.
  */
-const NEW_OPEN = `CASE
-      WHEN s.open_minor = 0 THEN 0
-      WHEN s.open_minor > 0 THEN GREATEST(0, LEAST(s.open_minor, i.open_minor + (s.open_minor - i.source_open_minor)))
-      ELSE s.open_minor END`;
+async function upsertAddresses(
+  s: RawSession,
+  tenantId: string,
+  debtors: readonly IngestDebtor[],
+  cache: IngestCache,
+  created: ReadonlySet<string>,
+): Promise<void> {
+  const ids: string[] = [];
+  const lines: string[] = [];
+  const countries: (string | null)[] = [];
+  const fresh: string[] = [];
+  const seen = new Set<string>();
+  for (const d of debtors) {
+    const id = cache.get(d.externalId);
+    if (!d.address?.length || !id || seen.has(id)) continue;
+    seen.add(id);
+    const json = JSON.stringify([d.name, ...d.address]);
+    // A debtor created in this batch has no address yet: straight in with COPY, the first import's fast path.
+    if (created.has(id)) {
+      fresh.push(`${csvField(tenantId)},${id},${csvField(json)},${csvField(d.country || null)}\n`);
+      continue;
+    }
+    ids.push(id);
+    lines.push(json);
+    countries.push(d.country || null);
+  }
+  if (fresh.length > 0)
+    await s.copyIn(
+      'debtor_addresses',
+      ['tenant_id', 'debtor_id', 'lines', 'country'],
+      chunked(fresh, (l) => l),
+    );
+  if (ids.length === 0) return;
+  await s.query(
+    `INSERT INTO debtor_addresses (tenant_id, debtor_id, lines, country)
+     SELECT $1, u.debtor_id, u.lines::jsonb, u.country FROM unnest($2::text[], $3::text[], $4::text[]) AS u(debtor_id, lines, country)
+     ON CONFLICT (tenant_id, debtor_id) DO UPDATE SET lines = excluded.lines, country = excluded.country, updated_at = now()
+     WHERE (debtor_addresses.lines, debtor_addresses.country) IS DISTINCT FROM (excluded.lines, excluded.country)`,
+    [tenantId, ids, lines, countries],
+  );
+}
+
+/**
+ * The staged records joined to their items, with our open amount and the booked part of our allocations worked out.
+ *
+ * Of our net allocations to an item (payments positive, reversals negative) some the source has booked and some not
+ * yet: `unbooked = allocated - source_booked_minor`. When the source's open amount moves against the unbooked part
+ * (down while we hold payments it has not booked, up while we hold reversals it has not booked), the move is our
+ * write-back arriving and is booked first; only the rest is the source's own doing. Our open amount is then the
+ * source's minus what is still unbooked, never below zero. When the source's open amount did not move, ours stays as
+ * it is (the allocations are not even summed). A source that reports the item cleared closes it.
+ *
+ * Where the source books a payment of its own before our write-back, that move is taken for ours until our write-back
+ * arrives too; the open amount is then too high for a while (never too low), and right again on the next import.
+ */
+const RECONCILED = `
+  SELECT s.*, t.item_id, b.booked AS booked_minor,
+         CASE WHEN s.open_minor = 0 THEN 0
+              WHEN s.open_minor < 0 THEN s.open_minor
+              WHEN s.open_minor = t.source_open_minor THEN t.open_minor
+              ELSE GREATEST(0, s.open_minor - (a.net - b.booked)) END AS our_open_minor
+  FROM stg_items s
+  JOIN items t ON t.tenant_id = $1 AND t.source = $2 AND t.source_key = s.source_key
+  CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(x.amount_minor), 0)::bigint AS net FROM allocations x
+    WHERE x.tenant_id = $1 AND x.item_id = t.item_id AND s.open_minor <> t.source_open_minor) AS a
+  CROSS JOIN LATERAL (
+    SELECT t.source_booked_minor + CASE
+      WHEN a.net - t.source_booked_minor > 0 AND s.open_minor < t.source_open_minor
+        THEN LEAST(t.source_open_minor - s.open_minor, a.net - t.source_booked_minor)
+      WHEN a.net - t.source_booked_minor < 0 AND s.open_minor > t.source_open_minor
+        THEN -LEAST(s.open_minor - t.source_open_minor, t.source_booked_minor - a.net)
+      ELSE 0 END AS booked) AS b`;

@@ -60,6 +60,8 @@ export interface ItemsTable {
   currency: string;
   amount_minor: number;
   source_open_minor: number;
+  /** Of our net allocations to this item, how much the source has booked itself (migration 0012). */
+  source_booked_minor: Generated<number>;
   open_minor: number;
   document_date: string | null;
   due_date: string;

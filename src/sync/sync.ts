@@ -58,6 +58,23 @@ interface Reject {
 }
 
 /**
+ * Records per sync transaction when a source does not say (`recordsPerTransaction`). Paging connectors hand over
+ * pages of a few hundred to a few thousand records; a transaction per page spends more on commits, staging and debtor
+ * merges than on the records (the odata bench: 0.38 of a bare fetch loop per page, 0.68 grouped). A CSV connector's
+ * batch is already large, and a push is one request.
+ */
+const RECORDS_PER_TRANSACTION: Partial<Record<string, number>> = {
+  'sap-odata': 50_000,
+  'sap-rfc': 50_000,
+  'sap-soap': 50_000,
+  soap: 50_000,
+};
+
+export function recordsPerTransaction(source: { kind: string; recordsPerTransaction?: number }): number {
+  return source.recordsPerTransaction ?? RECORDS_PER_TRANSACTION[source.kind] ?? 0;
+}
+
+/**
  * Pulls every batch from a connector, maps each record with the compiled mapping, and upserts the good ones set-based.
  * A record that fails mapping is quarantined with file, line and reason in the same transaction as its batch; the rest
  * goes on. The connector's checkpoint is saved with the batch, so a crash resumes after the last committed batch.
@@ -164,6 +181,7 @@ function sameDebtor(a: IngestDebtor, b: IngestDebtor): boolean {
     (a.phone ?? null) === (b.phone ?? null) &&
     a.language === b.language &&
     (a.country ?? null) === (b.country ?? null) &&
+    (a.address ?? []).join('\n') === (b.address ?? []).join('\n') &&
     a.tags.length === b.tags.length &&
     a.tags.every((t, i) => t === b.tags[i])
   );

@@ -34,6 +34,9 @@ export function sourceConnectorConformance(name: string, factory: HarnessFactory
         debtorMatch: 'externalId',
         batches: h.connector.pull({ since, signal: new AbortController().signal }),
         map: h.map,
+        // Pages grouped into transactions as `clearhub sync` groups them, with a group small enough that a fault
+        // can fall between two committed groups or inside one.
+        minRecordsPerTransaction: 15,
       });
     const docs = async () =>
       (await store.db.selectFrom('items').select('document_number').where('tenant_id', '=', TENANT).execute())

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { recordPayment } from '../../src/gateway/payments';
 import type { IngestBatch, IngestItem, Store } from '../../src/store';
 import { appendEvents, ingestBatch } from '../../src/store';
 import { STORE_FACTORIES } from '../helpers/stores';
@@ -131,22 +132,50 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(imports[0]!.payload).toMatchObject({ source: 'billing', count: 50, firstKey: 'INV-0', lastKey: 'INV-9' });
   });
 
-  test('the open amount follows the source by delta and never undoes our allocations', async () => {
-    await store.db.updateTable('items').set({ open_minor: 4_000 }).where('source_key', '=', 'INV-8').execute();
-    // Source reports a partial payment of 1,000 that it booked itself: our open amount drops by the same.
-    await ingestBatch(store, batch([item(8, { openMinor: 10_008 - 1_000 })]));
-    let row = await store.db
-      .selectFrom('items')
-      .selectAll()
-      .where('source_key', '=', 'INV-8')
-      .executeTakeFirstOrThrow();
-    expect(row.open_minor).toBe(3_000);
-    expect(row.status).toBe('open');
-    // Source reports it cleared: closed.
+  test('a payment we allocated counts once: before the source books it, after, and beside its own payments', async () => {
+    const openOf = async (key: string) =>
+      store.db
+        .selectFrom('items')
+        .select(['item_id', 'debtor_id', 'open_minor', 'status'])
+        .where('tenant_id', '=', 'acme')
+        .where('source_key', '=', key)
+        .executeTakeFirstOrThrow();
+    const pay = async (key: string, amountMinor: number) => {
+      const it = await openOf(key);
+      await recordPayment(store, {
+        tenantId: 'acme',
+        idempotencyKey: `pay-${key}-${amountMinor}`,
+        debtorId: it.debtor_id,
+        itemIds: [it.item_id],
+        amountMinor,
+        currency: 'EUR',
+        method: 'cash',
+      });
+    };
+    const amount = 10_000 + 8; // item(8)
+
+    // We take 5,000 at the counter; the source still reports the full amount (our write-back not booked yet).
+    await pay('INV-8', 5_000);
+    await ingestBatch(store, batch([item(8, { dueDate: '2026-10-16' })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 5_000);
+    // The source books our payment: its open amount now says what ours has said all along.
+    await ingestBatch(store, batch([item(8, { openMinor: amount - 5_000 })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 5_000);
+    // Then it books a payment of its own (1,000): that one reduces what we dun.
+    await ingestBatch(store, batch([item(8, { openMinor: amount - 6_000 })]));
+    expect((await openOf('INV-8')).open_minor).toBe(amount - 6_000);
+    // It clears the item: closed.
     await ingestBatch(store, batch([item(8, { openMinor: 0 })]));
-    row = await store.db.selectFrom('items').selectAll().where('source_key', '=', 'INV-8').executeTakeFirstOrThrow();
-    expect(row.open_minor).toBe(0);
-    expect(row.status).toBe('closed');
+    expect(await openOf('INV-8')).toMatchObject({ open_minor: 0, status: 'closed' });
+
+    // Another item: the source books a payment of its own (1,000) before our 5,000 reaches it. For that while the
+    // move is taken for ours and our open amount is too high, never too low; when ours is booked too it is right.
+    const amount9 = 10_000 + 9;
+    await pay('INV-9', 5_000);
+    await ingestBatch(store, batch([item(9, { openMinor: amount9 - 1_000 })]));
+    expect((await openOf('INV-9')).open_minor).toBe(amount9 - 5_000);
+    await ingestBatch(store, batch([item(9, { openMinor: amount9 - 6_000 })]));
+    expect((await openOf('INV-9')).open_minor).toBe(amount9 - 6_000);
   });
 
   test('the same source key in another tenant is another item; debtors unify across sources by customer number', async () => {
@@ -163,6 +192,20 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
       .distinct()
       .execute();
     expect(owners).toHaveLength(1);
+  });
+
+  test('an item id the database makes is a UUIDv7 of this millisecond, and two are never the same', async () => {
+    const before = Date.now();
+    const { rows } = await sql<{ a: string; b: string }>`SELECT clearhub_uuid7() AS a, clearhub_uuid7() AS b`.execute(
+      store.db,
+    );
+    const { a, b } = rows[0]!;
+    for (const id of [a, b])
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a).not.toBe(b);
+    const ms = Number.parseInt(a.replace('-', '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(before - 5);
+    expect(ms).toBeLessThanOrEqual(Date.now() + 5);
   });
 
   test('the event log is append-only', async () => {
@@ -285,5 +328,38 @@ describe.each(STORE_FACTORIES)('a source without contact details on $name', (fac
     const debtors = await store.db.selectFrom('debtors').selectAll().where('tenant_id', '=', 't').execute();
     expect(debtors).toHaveLength(1);
     expect(debtors[0]).toMatchObject({ email: 'eva@example.org', phone: '+49151', country: 'DE', version: 1 });
+  });
+});
+
+describe.each(STORE_FACTORIES)('postal addresses from the sources on $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  const eva = (source: string, address: string[] | null, sourceKey: string) =>
+    ingestBatch(store, {
+      tenantId: 't',
+      source,
+      debtorMatch: 'externalId',
+      debtors: [
+        { externalId: '1000100001', name: 'Eva Roth', type: 'B2C', language: 'de', country: 'DE', address, tags: [] },
+      ],
+      items: [item(1, { externalId: '1000100001', sourceKey })],
+    });
+  const lettersGoTo = async () =>
+    (
+      await store.db.selectFrom('debtor_addresses').select(['lines', 'country']).where('tenant_id', '=', 't').execute()
+    ).map((a) => ({ lines: typeof a.lines === 'string' ? JSON.parse(a.lines) : a.lines, country: a.country }));
+
+  test('are kept as the letter window prints them; a source without one keeps it; a move replaces it', async () => {
+    await eva('billing', ['Lindenweg 5', '50667 Köln'], 'B1');
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Lindenweg 5', '50667 Köln'], country: 'DE' }]);
+    await eva('fica', null, 'F1'); // SAP FI-CA items carry no address
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Lindenweg 5', '50667 Köln'], country: 'DE' }]);
+    await eva('billing', ['Am Markt 1', '20095 Hamburg'], 'B1'); // she moved
+    expect(await lettersGoTo()).toEqual([{ lines: ['Eva Roth', 'Am Markt 1', '20095 Hamburg'], country: 'DE' }]);
   });
 });

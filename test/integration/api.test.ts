@@ -338,8 +338,9 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       ]);
       expect(doc.paths['/healthz'].get.security).toEqual([]);
       for (const [path, ops] of Object.entries<Record<string, { security: unknown[] }>>(doc.paths)) {
-        // Every /v1 route needs a tenant API key, except the providers' webhooks (they are signed instead).
-        const expected = path.startsWith('/v1/webhooks/') ? [] : [{ apiKey: [] }];
+        // Every /v1 route needs a tenant API key, except the providers' webhooks and SMS receipts (signed instead).
+        const signed = path.startsWith('/v1/webhooks/') || path.startsWith('/v1/channels/sms/receipts/');
+        const expected = signed ? [] : [{ apiKey: [] }];
         if (path.startsWith('/v1/'))
           for (const op of Object.values(ops))
             expect({ path, security: op.security }).toEqual({ path, security: expected });

@@ -14,7 +14,19 @@ describe('SAP FI-AR over OData: items cleared in SAP are closed, with the cleari
   let store: Store;
   beforeAll(async () => {
     gw = await startSapGateway({ pageSize: 7 });
-    await gw.seedPartners([{ id: '10100001', name: 'Kunde A', category: '2', email: 'a@example.org', country: 'DE' }]);
+    await gw.seedPartners([
+      {
+        id: '10100001',
+        name: 'Kunde A',
+        category: '2',
+        email: 'a@example.org',
+        country: 'DE',
+        street: 'Friedrichstraße',
+        houseNumber: '68',
+        postalCode: '10117',
+        city: 'Berlin',
+      },
+    ]);
     store = await openStore('pglite:memory');
     await store.migrate();
   });
@@ -66,6 +78,9 @@ describe('SAP FI-AR over OData: items cleared in SAP are closed, with the cleari
       return { ...r, closed: c.closed };
     };
     expect(await run()).toMatchObject({ inserted: 12, closed: 0 });
+    // The business partner's address, for letters (API_BUSINESS_PARTNER, first address).
+    const address = await store.db.selectFrom('debtor_addresses').select(['lines', 'country']).execute();
+    expect(address).toEqual([{ lines: ['Kunde A', 'Friedrichstraße 68', '10117 Berlin'], country: 'DE' }]);
 
     gw.advanceDays(1);
     await gw.clearItem(docNumber(3), '1400000003');

@@ -88,6 +88,7 @@ describe('golden: a recorded ListOpenItems + GetCustomers answer through the con
             phone: '+491701234567',
             language: 'de',
             country: 'DE',
+            address: ['Domstr. 12', '50668 Köln'],
             tags: ['telco-legacy', 'SME'],
           },
           item: {
@@ -111,6 +112,7 @@ describe('golden: a recorded ListOpenItems + GetCustomers answer through the con
             type: 'B2C',
             phone: '+436641234567',
             language: 'en',
+            address: ['Wien'], // the billing system knows only her city
             country: 'AT',
             tags: ['telco-legacy'],
           },
@@ -266,6 +268,13 @@ describe('SOAP connector against the telco billing simulator', () => {
       .where('debtor_id', '=', first.debtor_id)
       .executeTakeFirstOrThrow();
     expect(debtor).toMatchObject({ name: 'Luca Bianchi', type: 'B2C', country: 'AT', language: 'it' });
+    // Her postal address from the billing system, for letters: the window lines, name first.
+    const address = await store.db
+      .selectFrom('debtor_addresses')
+      .select(['lines', 'country'])
+      .where('debtor_id', '=', first.debtor_id)
+      .executeTakeFirstOrThrow();
+    expect(address).toEqual({ lines: ['Luca Bianchi', 'Hauptstr. 1', '50667 Köln'], country: 'AT' });
 
     const checkpoint = await readCheckpoint(store, TENANT, SOURCE);
     const lastChange = [...sim.items.values()].map((i) => i.changedAt).sort()[22];

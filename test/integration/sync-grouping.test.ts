@@ -62,6 +62,31 @@ describe('sync groups small pages into larger transactions when asked', () => {
     expect(await readCheckpoint(store, 't', 's')).toBe('p3');
   });
 
+  test('a fault inside a group: the groups before it stay, a resume from their checkpoint imports the rest once', async () => {
+    async function* failing(): AsyncGenerator<PulledBatch> {
+      yield page(0, 10, 'p1');
+      yield page(10, 10, 'p2');
+      throw new Error('connection reset while reading page 3');
+    }
+    const sync = (batches: AsyncIterable<PulledBatch>) =>
+      syncSource(store, {
+        tenantId: 't',
+        source: 's',
+        debtorMatch: 'externalId',
+        batches,
+        map: loadCompiledMapping('mappings/csv-generic.v1.yaml'),
+        minRecordsPerTransaction: 15,
+      });
+    await expect(sync(failing())).rejects.toThrow(/page 3/);
+    expect(await readCheckpoint(store, 't', 's')).toBe('p2');
+    async function* resumed(): AsyncGenerator<PulledBatch> {
+      yield page(20, 10, 'p3');
+    }
+    expect((await sync(resumed())).inserted).toBe(10);
+    const items = await store.db.selectFrom('items').select('source_key').execute();
+    expect(items).toHaveLength(30);
+  });
+
   test('with a minimum of 25 records, the three pages of 10 commit as one transaction', async () => {
     expect((await run(25)).inserted).toBe(30);
     expect(await transactions()).toBe(1);

@@ -203,6 +203,17 @@ describe('csv-generic.v1 mapping', () => {
     expect(own.ok && own.item.contractRef).toBe('K-1');
   });
 
+  it('gives a postal address only where there is a city: street line, then postal code and city', () => {
+    const full = generic({ ...ROW, street: ' Lindenweg 5 ', postal_code: '50667', city: 'Köln' });
+    expect(full.ok && full.debtor.address).toEqual(['Lindenweg 5', '50667 Köln']);
+    const noStreet = generic({ ...ROW, postal_code: '50667', city: 'Köln' });
+    expect(noStreet.ok && noStreet.debtor.address).toEqual(['50667 Köln']);
+    const noCity = generic({ ...ROW, street: 'Lindenweg 5', postal_code: '50667' });
+    expect(noCity.ok && noCity.debtor.address).toBeUndefined();
+    const r = generic(ROW); // the file has no address columns at all
+    expect(r.ok && r.debtor.address).toBeUndefined();
+  });
+
   it('splits tags and drops duplicates', () => {
     const r = generic({ ...ROW, tags: 'vip; new ;;vip' });
     expect(r.ok && r.debtor.tags).toEqual(['vip', 'new']);
@@ -210,7 +221,9 @@ describe('csv-generic.v1 mapping', () => {
 
   it('reads only the columns it names', () => {
     expect([...generic.sourceFields].sort()).toEqual(
-      [...Object.keys(ROW), 'open_amount', 'tags'].filter((v, i, a) => a.indexOf(v) === i).sort(),
+      [...Object.keys(ROW), 'open_amount', 'tags', 'street', 'postal_code', 'city']
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .sort(),
     );
     expect([generic.mappingName, generic.mappingVersion, generic.sourceKind]).toEqual(['csv-generic', 1, 'csv']);
   });

@@ -33,6 +33,7 @@ describe('mappings/sap-fi-ar-odata.v1.yaml on a recorded page (golden)', () => {
         phone: '+49 30 1234567',
         language: 'de',
         country: 'DE',
+        address: ['Friedrichstraße 68', '10117 Berlin'], // street and house number joined, as on an envelope
         tags: ['sap'],
       },
       item: {
@@ -61,6 +62,7 @@ describe('mappings/sap-fi-ar-odata.v1.yaml on a recorded page (golden)', () => {
         email: 'anna@example.org',
         language: 'en',
         country: 'AT',
+        address: undefined, // SAP has no street or city for her: no letter rather than a wrong one
       },
       item: {
         sourceKey: '1010|2024|9400000002|002',

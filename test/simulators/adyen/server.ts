@@ -413,6 +413,28 @@ export async function startAdyenSimulator(options: AdyenSimulatorOptions = {}): 
     return { status: 200, body: paymentResponse(p), moneyMoving: false };
   }
 
+  /** The `received` answer of a modification (capture, cancel, refund): the outcome follows by notification. */
+  function received(
+    p: SimPayment,
+    ref: string,
+    body: Json,
+    amount: { value: number; currency: string } | undefined,
+    moneyMoving: boolean,
+  ): Outcome {
+    return {
+      status: 201,
+      body: {
+        merchantAccount,
+        paymentPspReference: p.pspReference,
+        pspReference: ref,
+        ...(typeof body.reference === 'string' ? { reference: body.reference } : {}),
+        status: 'received',
+        ...(amount ? { amount } : {}),
+      },
+      moneyMoving,
+    };
+  }
+
   function paymentOf(psp: string): SimPayment {
     const p = payments.get(psp);
     if (!p) throw new ApiError(422, '167', 'Original pspReference is invalid for this environment!');
@@ -454,18 +476,7 @@ export async function startAdyenSimulator(options: AdyenSimulatorOptions = {}): 
           }),
       success: ok ? 'true' : 'false',
     });
-    return {
-      status: 201,
-      body: {
-        merchantAccount,
-        paymentPspReference: p.pspReference,
-        pspReference: ref,
-        ...(typeof body.reference === 'string' ? { reference: body.reference } : {}),
-        status: 'received',
-        amount,
-      },
-      moneyMoving: true,
-    };
+    return received(p, ref, body, amount, true);
   }
 
   function cancel(psp: string, body: Json): Outcome {
@@ -487,17 +498,7 @@ export async function startAdyenSimulator(options: AdyenSimulatorOptions = {}): 
       ...(ok ? {} : { reason: p.captured > 0 ? 'Payment already captured' : 'Payment cannot be cancelled' }),
       success: ok ? 'true' : 'false',
     });
-    return {
-      status: 201,
-      body: {
-        merchantAccount,
-        paymentPspReference: p.pspReference,
-        pspReference: ref,
-        ...(typeof body.reference === 'string' ? { reference: body.reference } : {}),
-        status: 'received',
-      },
-      moneyMoving: false,
-    };
+    return received(p, ref, body, undefined, false);
   }
 
   function refund(psp: string, body: Json): Outcome {
@@ -524,18 +525,7 @@ export async function startAdyenSimulator(options: AdyenSimulatorOptions = {}): 
       ...(ok ? {} : { reason: 'Insufficient balance on payment' }),
       success: ok ? 'true' : 'false',
     });
-    return {
-      status: 201,
-      body: {
-        merchantAccount,
-        paymentPspReference: p.pspReference,
-        pspReference: ref,
-        ...(typeof body.reference === 'string' ? { reference: body.reference } : {}),
-        status: 'received',
-        amount,
-      },
-      moneyMoving: true,
-    };
+    return received(p, ref, body, amount, true);
   }
 
   // ---- HTTP ------------------------------------------------------------------------------------------------------

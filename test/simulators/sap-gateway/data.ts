@@ -92,6 +92,10 @@ export interface SimPartner {
   country?: string;
   email?: string;
   phone?: string;
+  street?: string;
+  houseNumber?: string;
+  postalCode?: string;
+  city?: string;
 }
 
 export function partnerRows(p: SimPartner): { bp: Row; address: Row; email?: Row; phone?: Row } {
@@ -103,7 +107,15 @@ export function partnerRows(p: SimPartner): { bp: Row; address: Row; email?: Row
       BusinessPartnerFullName: p.name,
       CorrespondenceLanguage: p.language ?? 'DE',
     },
-    address: { BusinessPartner: p.id, AddressID: addressId, Country: p.country ?? 'DE' },
+    address: {
+      BusinessPartner: p.id,
+      AddressID: addressId,
+      StreetName: p.street ?? '',
+      HouseNumber: p.houseNumber ?? '',
+      PostalCode: p.postalCode ?? '',
+      CityName: p.city ?? '',
+      Country: p.country ?? 'DE',
+    },
     email: p.email
       ? { AddressID: addressId, Person: '', OrdinalNumber: '1', IsDefaultEmailAddress: true, EmailAddress: p.email }
       : undefined,
@@ -172,6 +184,10 @@ export function generatedPartner(id: string): Record<string, unknown> {
     to_BusinessPartnerAddress: {
       results: [
         {
+          StreetName: 'Lindenweg',
+          HouseNumber: String(1 + (n % 120)),
+          PostalCode: String(10_115 + (n % 80_000)).padStart(5, '0'),
+          CityName: 'Berlin',
           Country: 'DE',
           to_EmailAddress: { results: [{ EmailAddress: `kunde${n}@example.org`, IsDefaultEmailAddress: true }] },
           to_PhoneNumber: { results: [] },

@@ -1,6 +1,6 @@
 import { IntegrationError } from '../../../domain/errors';
 import type { PaymentState } from '../../../domain/types';
-import { InMemoryPayableStore, type PayableStore } from '../payables';
+import { bookCredit, InMemoryPayableStore, type PayableStore } from '../payables';
 import {
   type CreatePaymentInput,
   type NextAction,
@@ -233,18 +233,8 @@ export function createBankTransferProvider(options: BankTransferProviderOptions)
 
     async recordTransfer(reference, credit) {
       const r = await load(reference);
-      if (credit.currency !== r.currency) throw new IntegrationError(`the payment is in ${r.currency}`, 'currency');
-      if (!Number.isSafeInteger(credit.amountMinor) || credit.amountMinor < 1) {
-        throw new IntegrationError('must be a positive amount in minor units', 'amountMinor');
-      }
-      if (r.status === 'canceled') {
-        throw new IntegrationError('the payment was canceled; allocate or pay back the credit', 'providerReference');
-      }
-      if (r.creditEntries.includes(credit.entryId)) return toPayment(r);
-      r.creditEntries.push(credit.entryId);
-      r.receivedMinor += credit.amountMinor;
-      if (r.receivedMinor >= r.amountMinor) r.status = 'paid';
-      await store.save(r);
+      const acceptsMoney = r.status !== 'canceled';
+      if (bookCredit(r, credit, { what: 'payment', acceptsMoney })) await store.save(r);
       return toPayment(r);
     },
   };

@@ -2,7 +2,7 @@ import { IntegrationError } from '../../../domain/errors';
 import { formatMoney } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
 import { creditorReference, groupInFours } from '../bank-transfer/transformers';
-import { InMemoryPayableStore, type PayableStore } from '../payables';
+import { bookCredit, InMemoryPayableStore, type PayableStore } from '../payables';
 import {
   type CreatePaymentInput,
   type PaymentProvider,
@@ -275,21 +275,8 @@ export function createInvoiceProvider(options: InvoiceProviderOptions): InvoiceP
 
     async recordTransfer(reference, credit) {
       const r = await load(reference);
-      if (credit.currency !== r.currency) throw new IntegrationError(`the invoice is in ${r.currency}`, 'currency');
-      if (!Number.isSafeInteger(credit.amountMinor) || credit.amountMinor < 1) {
-        throw new IntegrationError('must be a positive amount in minor units', 'amountMinor');
-      }
-      if (r.status !== 'open' && r.status !== 'paid') {
-        throw new IntegrationError(
-          `the invoice payment is ${r.status}; allocate or pay back the credit`,
-          'providerReference',
-        );
-      }
-      if (r.creditEntries.includes(credit.entryId)) return toPayment(r);
-      r.creditEntries.push(credit.entryId);
-      r.receivedMinor += credit.amountMinor;
-      if (r.receivedMinor >= r.amountMinor) r.status = 'paid';
-      await store.save(r);
+      const acceptsMoney = r.status === 'open' || r.status === 'paid';
+      if (bookCredit(r, credit, { what: 'invoice payment', acceptsMoney })) await store.save(r);
       return toPayment(r);
     },
   };
