@@ -5,6 +5,7 @@ import { IntegrationError } from '../domain/errors';
 import { formatMinor, isKnownCurrency, parseDecimalToMinor } from '../domain/money';
 import type { Store } from '../store/db';
 import type { Database } from '../store/schema';
+import { itemLevelSql } from '../store/schema-dunning';
 import { scrubText } from './logger';
 import { fieldProblems, problems } from './problems';
 import { cashRoutes } from './routes-cash';
@@ -355,7 +356,7 @@ function coreRoutes(deps: RouteDeps): Route[] {
             'open_minor',
             'document_date',
             'due_date',
-            'dunning_level',
+            sql<number>`${sql.raw(itemLevelSql())}`.as('dunning_level'),
             'dunning_block',
             'status',
             'version',
@@ -431,7 +432,7 @@ function coreRoutes(deps: RouteDeps): Route[] {
               sql<number>`count(*)::bigint`.as('n'),
               sql<number>`sum(open_minor)::bigint`.as('open_minor'),
               sql<string>`min(due_date)`.as('oldest'),
-              sql<number>`max(dunning_level)`.as('max_level'),
+              sql<number>`max(${sql.raw(itemLevelSql())})`.as('max_level'),
             ])
             .where('tenant_id', '=', tenantId)
             .where('debtor_id', '=', d.debtor_id)

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { sql } from 'kysely';
 import { buildViewModel, toneOfTemplate } from '../channels/from-store';
 import { renderLetterPdf } from '../channels/letter/pdf';
 import { IMAGE_CIDS } from '../channels/present';
@@ -15,6 +16,7 @@ import { hasLetterForm, renderNoticeView } from '../channels/templates';
 import { ADDRESS_FORMS, type AddressForm, type NoticeLocale, TONES, type Tone } from '../channels/view-model';
 import { IntegrationError } from '../domain/errors';
 import { type Runtime, resolveTemplatesDir } from '../runtime';
+import { itemLevelSql } from '../store/schema-dunning';
 import { withRuntime } from './context';
 
 const FORMATS = ['text', 'html', 'pdf', 'sms'] as const;
@@ -102,7 +104,7 @@ async function preview(rt: Runtime, template: string, o: PreviewOptions): Promis
       'currency',
       'external_id',
       'contract_ref',
-      'dunning_level',
+      sql<number>`${sql.raw(itemLevelSql())}`.as('dunning_level'),
     ])
     .where('tenant_id', '=', tenantId)
     .where('debtor_id', '=', debtor.debtor_id)

@@ -203,6 +203,38 @@ export function emptyFacts(calendar: Facts['calendar']): Facts {
 }
 
 /**
+ * Fills the debtor and history facts of a debtor (all but the account, which comes from its items, and broken
+ * promises, which its holds can add to). Returns the reachable channels when a condition reads them.
+ */
+export function fillDebtorFacts(
+  ctx: EngineContext,
+  facts: Facts,
+  debtor: EngineDebtor,
+  history: EngineHistory,
+): NoticeChannelName[] | undefined {
+  const { strategy, asOfDay } = ctx;
+  // Channels and consent are worked out for every debtor only when a condition reads them; else for notices only.
+  const reachable = strategy.uses.has('debtor.channels')
+    ? reachableChannels(debtor, strategy.guardrails.requireConsentFor)
+    : undefined;
+  const d = facts.debtor;
+  d.type = debtor.type;
+  d.tags = debtor.tags as string[];
+  d.tenureDays = asOfDay - dayNumber(debtor.since);
+  d.language = debtor.language;
+  d.country = debtor.country ?? '';
+  d.channels = reachable ?? NO_CHANNELS;
+  d.consent = strategy.uses.has('debtor.consent') ? consentOf(debtor.tags) : NO_CHANNELS;
+  const h = facts.history;
+  h.paidOnTimeShare = history.paidOnTimeBp;
+  h.lastPaymentDays = daysFrom(history.lastPaymentOn, asOfDay);
+  h.returnedDebits = history.returnedDebits;
+  h.lastContactDays = daysFrom(history.lastContactOn, asOfDay);
+  h.brokenPromises = history.brokenPromises;
+  return reachable;
+}
+
+/**
  * Decides one debtor. `items` are the debtor's open items (any currency; only the strategy's currency is dunned),
  * `holds` its unresolved holds. `facts` is a scratch object (see {@link emptyFacts}) filled here.
  */
@@ -216,21 +248,7 @@ export function decideDebtor(
 ): DebtorDecision {
   const { strategy, asOfDay } = ctx;
   const g = strategy.guardrails;
-  // Channels and consent are worked out for every debtor only when a condition reads them; else for notices only.
-  const needsChannels = strategy.uses.has('debtor.channels');
-  let reachable: NoticeChannelName[] | undefined = needsChannels
-    ? reachableChannels(debtor, g.requireConsentFor)
-    : undefined;
-
-  // ---- facts of the debtor, the account and the history ----
-  const d = facts.debtor;
-  d.type = debtor.type;
-  d.tags = debtor.tags as string[];
-  d.tenureDays = asOfDay - dayNumber(debtor.since);
-  d.language = debtor.language;
-  d.country = debtor.country ?? '';
-  d.channels = reachable ?? NO_CHANNELS;
-  d.consent = strategy.uses.has('debtor.consent') ? consentOf(debtor.tags) : NO_CHANNELS;
+  let reachable = fillDebtorFacts(ctx, facts, debtor, history);
   const a = facts.account;
   a.totalOverdue = 0;
   a.totalOpen = 0;
@@ -254,10 +272,6 @@ export function decideDebtor(
     if (it.level > a.maxLevel) a.maxLevel = it.level;
   }
   const h = facts.history;
-  h.paidOnTimeShare = history.paidOnTimeBp;
-  h.lastPaymentDays = daysFrom(history.lastPaymentOn, asOfDay);
-  h.returnedDebits = history.returnedDebits;
-  h.lastContactDays = daysFrom(history.lastContactOn, asOfDay);
 
   // ---- holds: which items are kept out, which promises and plans ended ----
   const holdUpdates: HoldUpdate[] = [];
@@ -399,7 +413,7 @@ export function decideDebtor(
   for (const line of lines) {
     const item = line.item;
     if (top.interest && line.daysPastDue > strategy.interestStartsDaysAfterDue) {
-      const from = dateOfDay(dayNumber(item.dueDate) + 1 + strategy.interestStartsDaysAfterDue);
+      const from = interestFrom(item.dueDate, strategy.interestStartsDaysAfterDue);
       const q = ctx.interest(item.openMinor, from, ctx.asOf, debtor.type === 'B2B');
       line.interestMinor = q.interestMinor;
       line.interestFrom = from;
@@ -409,6 +423,19 @@ export function decideDebtor(
     if (lumpSum && line.daysPastDue > 0 && !ctx.lumpSumClaimed.has(item.itemId)) line.lumpSumMinor = 40_00;
   }
   return { kind: 'notice', segment, lines, reachable, holdUpdates, resumed };
+}
+
+const interestFromCache = new Map<string, string>();
+/** The first day of interest: the day after the due date and the strategy's days of grace (cached per due date). */
+function interestFrom(dueDate: string, graceDays: number): string {
+  const key = `${dueDate}+${graceDays}`;
+  let from = interestFromCache.get(key);
+  if (from === undefined) {
+    from = dateOfDay(dayNumber(dueDate) + 1 + graceDays);
+    if (interestFromCache.size > 10_000) interestFromCache.clear();
+    interestFromCache.set(key, from);
+  }
+  return from;
 }
 
 function fillItem(it: Facts['item'], item: EngineItem, dpd: number): void {

@@ -6,6 +6,7 @@
 import { IntegrationError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
 import type { Store } from '../store/db';
+import { itemLevelSql } from '../store/schema-dunning';
 import { type EngineItem, type HoldUpdate, type NoticeSettlement, settle } from './engine';
 import {
   type DunningRunResult,
@@ -439,7 +440,8 @@ export async function approveProposal(
       (
         await query<{ item_id: string; status: string; open_minor: number; dunning_level: number }>(
           store,
-          `SELECT item_id, status, open_minor, dunning_level FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])`,
+          `SELECT item_id, status, open_minor, ${itemLevelSql()} AS dunning_level
+           FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])`,
           [o.tenantId, itemIds],
         )
       ).map((r) => [r.item_id, r]),

@@ -14,7 +14,7 @@ import { CompiledQuery } from 'kysely';
 import { repoRoot } from '../config/load';
 import { IntegrationError } from '../domain/errors';
 import type { WriteBackCommand } from '../domain/write-back';
-import { dayNumber } from '../rules/facts';
+import { dayNumber, NEVER_DAYS } from '../rules/facts';
 import { csvField, type RawSession, type Store } from '../store/db';
 import { contactSlot } from './calendar';
 import {
@@ -27,6 +27,7 @@ import {
   type EngineHold,
   type EngineItem,
   emptyFacts,
+  fillDebtorFacts,
   type HoldUpdate,
   type NoticeSettlement,
   type SkipReason,
@@ -117,6 +118,11 @@ export interface RunOptions {
   mode: 'execute' | 'proposal';
   pageSize?: number;
   onProgress?: (debtorsDone: number) => void;
+  /**
+   * `false` reads every page in full instead of screening it first ({@link screenOf}); the outcome is the same (the
+   * tests compare the two). @defaultValue true
+   */
+  screen?: boolean;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -198,8 +204,24 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
   // The next page is read while this one is decided and written: the database and the decisions work at once.
   const resume = opts.mode === 'execute' && !fresh;
   const wide = conditionsReadDetails(strategy, asOf);
+  // Pages are screened while most of their debtors turn out to have nothing that can rise (a nightly run); once a
+  // page reads most debtors in full anyway (a ledger never dunned), the rest are read in full straight away.
+  const screen = opts.screen === false ? undefined : screenOf(strategy, asOf);
+  let screening = screen !== undefined;
   const read = (from: string) => {
-    const p = readPage(store, tenantId, runId, strategy, asOf, from, pageItems, resume, wide);
+    const p = readPage(
+      store,
+      tenantId,
+      runId,
+      strategy,
+      asOf,
+      from,
+      pageItems,
+      resume,
+      wide,
+      ctx,
+      screening ? screen : undefined,
+    );
     p.catch(() => undefined); // awaited below; a failure surfaces there
     return p;
   };
@@ -213,6 +235,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     const t1 = performance.now();
     if (!page) break;
     cursor = page.lastDebtor;
+    if (page.screened && page.activeShare > 0.5) screening = false;
     // The last page has no edge: nothing after it (and its largest id in JavaScript's order need not be the
     // database's).
     next = page.last ? Promise.resolve(undefined) : read(cursor);
@@ -220,6 +243,11 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     const kept: HoldUpdate[] = [];
     const decided: { debtor: EngineDebtor; decision: DebtorDecision & { kind: 'notice' } }[] = [];
     (ctx as { lumpSumClaimed: ReadonlySet<string> }).lumpSumClaimed = page.lumpSumClaimed;
+    page.quiet.forEach((debtorId, k) => {
+      result.debtorsConsidered++;
+      const reason = page.quietReasons[k];
+      if (reason && !page.alreadyNoticed.has(debtorId)) result.skipped[reason] = (result.skipped[reason] ?? 0) + 1;
+    });
     for (const [debtorId, items] of page.items) {
       result.debtorsConsidered++;
       if (page.alreadyNoticed.has(debtorId)) continue;
@@ -240,7 +268,11 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
       }
       decided.push({ debtor, decision });
     }
+    // A notice lists its items oldest first (fillDetails sorts them once their document numbers are read).
     if (!wide) await fillDetails(store, tenantId, decided);
+    else
+      for (const d of decided)
+        if (d.decision.lines.length > 1) d.decision.lines.sort((a, b) => byDueDate(a.item, b.item));
     for (const { debtor, decision } of decided) {
       const s = settle(strategy, decision.segment, decision.lines, decision.reachable, asOf);
       if (!s) {
@@ -251,7 +283,7 @@ export async function runDunning(store: Store, opts: RunOptions): Promise<Dunnin
     }
     const t2 = performance.now();
     await writing;
-    const label = `page to ${cursor}: read ${(t1 - t0).toFixed(0)} ms, decide ${(t2 - t1).toFixed(0)} ms`;
+    const label = `page to ${cursor} (${page.screened ? `screened, ${Math.round(page.activeShare * 100)}% read` : 'read in full'}): read ${(t1 - t0).toFixed(0)} ms, decide ${(t2 - t1).toFixed(0)} ms`;
     writing =
       opts.mode === 'execute'
         ? writeNotices(store, tenantId, runId, strategy, asOf, plans, kept, resume).then((written) => {
@@ -381,8 +413,26 @@ function roundHalfUp(numerator: bigint, denominator: bigint): number {
   return Number(negative ? -q : q);
 }
 
+const UNIT = Number(INTEREST_UNIT);
+
+/**
+ * `principal × numerator / INTEREST_UNIT`, rounded half up, exactly: in doubles while every intermediate is a safe
+ * integer (a principal up to about €30,000,000 for a year's interest), else in BigInt.
+ */
+function scaledHalfUp(principal: number, numerator: bigint, small: number): number {
+  const product = principal * small;
+  const twice = 2 * Math.abs(product) + UNIT;
+  if (!Number.isSafeInteger(principal) || !Number.isSafeInteger(small) || !Number.isSafeInteger(twice))
+    return roundHalfUp(BigInt(principal) * numerator, INTEREST_UNIT);
+  let q = Math.floor(twice / (2 * UNIT));
+  const r = twice - q * 2 * UNIT;
+  if (r < 0) q--;
+  else if (r >= 2 * UNIT) q++;
+  return product < 0 ? -q : q;
+}
+
 export function engineContext(strategy: CompiledStrategy, asOf: string): EngineContext {
-  const memo = new Map<string, { numerator: bigint; rateBasisPoints: number }>();
+  const memo = new Map<string, { numerator: bigint; small: number; rateBasisPoints: number }>();
   let mode: 'unchecked' | 'shortcut' | 'direct' = 'unchecked';
   const pack = (amountMinor: number, from: string, to: string, business: boolean) =>
     defaultInterest({
@@ -408,10 +458,14 @@ export function engineContext(strategy: CompiledStrategy, asOf: string): EngineC
       let m = memo.get(key);
       if (!m) {
         const unit = pack(Number(INTEREST_UNIT), from, to, business);
-        m = { numerator: BigInt(unit.interestMinor), rateBasisPoints: unit.periods.at(-1)?.rateBasisPoints ?? 0 };
+        m = {
+          numerator: BigInt(unit.interestMinor),
+          small: unit.interestMinor,
+          rateBasisPoints: unit.periods.at(-1)?.rateBasisPoints ?? 0,
+        };
         memo.set(key, m);
       }
-      const interestMinor = roundHalfUp(BigInt(principalMinor) * m.numerator, INTEREST_UNIT);
+      const interestMinor = scaledHalfUp(principalMinor, m.numerator, m.small);
       if (mode === 'unchecked') {
         // The shortcut relies on the pack's unit: check it once against the pack itself, and keep off it if it differs.
         const d = pack(principalMinor, from, to, business);
@@ -425,6 +479,52 @@ export function engineContext(strategy: CompiledStrategy, asOf: string): EngineC
 
 // ---- reading a page ----
 
+/** What a run can tell about a debtor from its account and its items' rows: see {@link screenOf}. */
+export interface Screen {
+  currency: string;
+  /** The distinct days past due of the segments' first levels (a due total is summed for each). */
+  firstDays: number[];
+  segments: {
+    /** Index into `firstDays` of the segment's first level. */
+    first: number;
+    /** The highest minimum amount of the segment's levels. */
+    maxMin: number;
+    /** Per current level: the next level's days past due and spacing (days since the last notice); none above. */
+    next: ({ days: number; since: number } | undefined)[];
+  }[];
+}
+
+/**
+ * Most debtors of a nightly run have no item that can rise tonight. A screened page first reads each debtor's account
+ * facts and, per segment, whether one of its items is as many days past due as its next level asks for (and as many
+ * days past its last notice); the run picks the segment as the engine would (same facts, same conditions), and a
+ * debtor whose items can neither rise nor fall short of a level's minimum amount is `not-due` (or `no-segment`)
+ * without its items being read. Debtors with an open hold or a blocked item are always read in full. Off (undefined)
+ * while a moratorium is in force (its conditions read the item) or when a level's thresholds are not whole days.
+ */
+export function screenOf(strategy: CompiledStrategy, asOf: string): Screen | undefined {
+  if (strategy.guardrails.moratoria.some((m) => asOf >= m.from && asOf <= m.until)) return undefined;
+  if (strategy.segments.length > 15) return undefined; // two flag bits per segment in a 32-bit number
+  const whole = (n: number) => Number.isSafeInteger(n);
+  const firstDays: number[] = [];
+  const segments: Screen['segments'] = [];
+  for (const s of strategy.segments) {
+    const levels = s.levels;
+    if (levels.length === 0 || levels.some((l) => !whole(l.daysPastDue) || !whole(l.minDaysSinceLastNotice)))
+      return undefined;
+    const f = levels[0]!.daysPastDue;
+    if (!firstDays.includes(f)) firstDays.push(f);
+    const top = levels.at(-1)!.level;
+    const next: Screen['segments'][number]['next'] = [];
+    for (let level = 0; level <= top; level++) {
+      const n = levels.find((l) => l.level > level);
+      next.push(n ? { days: n.daysPastDue, since: n.minDaysSinceLastNotice } : undefined);
+    }
+    segments.push({ first: firstDays.indexOf(f), maxMin: Math.max(...levels.map((l) => l.minAmountMinor)), next });
+  }
+  return { currency: strategy.currency, firstDays, segments };
+}
+
 export interface Page {
   /** The page's edge in the database's order: the next page starts after it. */
   lastDebtor: string;
@@ -435,6 +535,12 @@ export interface Page {
   holds: Map<string, EngineHold[]>;
   history: Map<string, EngineHistory>;
   alreadyNoticed: Set<string>;
+  /** Screened debtors whose items were not read (screenOf), with what the engine would have said (null: no record). */
+  quiet: string[];
+  quietReasons: (SkipReason | null)[];
+  /** Whether the page was screened, and the share of its debtors whose items were read. */
+  screened: boolean;
+  activeShare: number;
   lumpSumClaimed: Set<string>;
 }
 
@@ -450,26 +556,70 @@ async function fillDetails(
   const byId = new Map<string, EngineItem>();
   for (const d of decided) for (const l of d.decision.lines) byId.set(l.item.itemId, l.item);
   if (byId.size === 0) return;
-  const rows = await query<{
-    item_id: string;
-    source_key: string;
-    external_id: string;
-    document_number: string;
-    contract_ref: string | null;
-    document_date: string | null;
-  }>(
+  const ids = [...byId.keys()];
+  // Packed like the page (one text value); rows when a value holds a separator.
+  const [packed] = await query<{ rows: string | null }>(
     store,
-    `SELECT item_id, source_key, external_id, document_number, contract_ref, document_date::text AS document_date
+    `SELECT string_agg(concat_ws(E'\\x1f', item_id, source_key, external_id, document_number,
+              COALESCE(contract_ref, E'\\x02'), COALESCE(document_date::text, E'\\x02')), E'\\x1e') AS rows
      FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])`,
-    [tenantId, [...byId.keys()]],
+    [tenantId, ids],
   );
-  for (const r of rows) {
-    const i = byId.get(r.item_id)!;
-    i.sourceKey = r.source_key;
-    i.externalId = r.external_id;
-    i.documentNumber = r.document_number;
-    i.contractRef = r.contract_ref;
-    i.documentDate = r.document_date;
+  const text = packed?.rows ?? '';
+  const n = text.length;
+  const f = new Array<string>(6).fill('');
+  let pos = 0;
+  let clean = true;
+  while (pos < n) {
+    let end = text.indexOf('\x1e', pos);
+    if (end < 0) end = n;
+    let at = pos;
+    for (let k = 0; k < 5 && clean; k++) {
+      const sep = text.indexOf('\x1f', at);
+      if (sep < 0 || sep > end) clean = false;
+      else {
+        f[k] = text.slice(at, sep);
+        at = sep + 1;
+      }
+    }
+    const extra = text.indexOf('\x1f', at);
+    if (!clean || (extra >= 0 && extra < end)) {
+      clean = false;
+      break;
+    }
+    f[5] = text.slice(at, end);
+    const i = byId.get(f[0]!);
+    if (i) {
+      i.sourceKey = f[1]!;
+      i.externalId = f[2]!;
+      i.documentNumber = f[3]!;
+      i.contractRef = nul(f[4]!);
+      i.documentDate = nul(f[5]!);
+    }
+    pos = end + 1;
+  }
+  if (!clean) {
+    const rows = await query<{
+      item_id: string;
+      source_key: string;
+      external_id: string;
+      document_number: string;
+      contract_ref: string | null;
+      document_date: string | null;
+    }>(
+      store,
+      `SELECT item_id, source_key, external_id, document_number, contract_ref, document_date::text AS document_date
+       FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])`,
+      [tenantId, ids],
+    );
+    for (const r of rows) {
+      const i = byId.get(r.item_id)!;
+      i.sourceKey = r.source_key;
+      i.externalId = r.external_id;
+      i.documentNumber = r.document_number;
+      i.contractRef = r.contract_ref;
+      i.documentDate = r.document_date;
+    }
   }
   for (const d of decided) if (d.decision.lines.length > 1) d.decision.lines.sort((a, b) => byDueDate(a.item, b.item));
 }
@@ -485,23 +635,77 @@ interface DebtorRow {
   since: string;
 }
 
-/** The page's debtors from their packed text (see readPage). */
-function unpackDebtors(packed: string | null): DebtorRow[] | undefined {
-  if (!packed) return [];
-  const out: DebtorRow[] = [];
-  for (const line of packed.split('\x1e')) {
-    const f = line.split('\x1f');
-    if (f.length !== 8) return undefined; // a separator inside a value: read them as rows instead
-    out.push({
-      debtor_id: f[0]!,
-      type: f[1] as 'B2B' | 'B2C',
-      tags: f[2] === '[]' ? [] : (JSON.parse(f[2]!) as string[]),
-      language: f[3]!,
-      country: nul(f[4]!),
+/** `YYYY-MM-DD` at text[from, to) as the number YYYYMMDD; -1 when it is anything else. */
+function isoDateKey(text: string, from: number, to: number): number {
+  if (to - from !== 10 || text.charCodeAt(from + 4) !== 45 || text.charCodeAt(from + 7) !== 45) return -1;
+  let key = 0;
+  for (let k = from; k < to; k++) {
+    if (k === from + 4 || k === from + 7) continue;
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    key = key * 10 + c;
+  }
+  return key;
+}
+
+/**
+ * The page's debtors from their packed text (see readPage), in one pass; the values many debtors share (type, tags,
+ * language, country, first-seen date) are kept once. Undefined when a line has a separator inside a value.
+ */
+function unpackDebtors(packed: string | null): Map<string, EngineDebtor> | undefined {
+  const out = new Map<string, EngineDebtor>();
+  if (!packed) return out;
+  const tagLists = new Map<string, string[]>();
+  const dates = new Map<number, string>();
+  // Type, language and country repeat from debtor to debtor: the one before is reused when it is the same.
+  let type = '';
+  let language = '';
+  let country = '';
+  const f = new Array<string>(8).fill('');
+  const n = packed.length;
+  let pos = 0;
+  while (pos < n) {
+    let end = packed.indexOf('\x1e', pos);
+    if (end < 0) end = n;
+    let at = pos;
+    for (let k = 0; k < 7; k++) {
+      const sep = packed.indexOf('\x1f', at);
+      if (sep < 0 || sep > end) return undefined;
+      if (k === 0 || k === 2 || k === 5 || k === 6) f[k] = packed.slice(at, sep);
+      else if (k === 1) {
+        if (!(type.length === sep - at && packed.startsWith(type, at))) type = packed.slice(at, sep);
+      } else if (k === 3) {
+        if (!(language.length === sep - at && packed.startsWith(language, at))) language = packed.slice(at, sep);
+      } else if (k === 4) {
+        if (!(country.length === sep - at && packed.startsWith(country, at))) country = packed.slice(at, sep);
+      }
+      at = sep + 1;
+    }
+    const extra = packed.indexOf('\x1f', at);
+    if (extra >= 0 && extra < end) return undefined;
+    // The first-seen date, one string per distinct date.
+    const key = isoDateKey(packed, at, end);
+    let since = key < 0 ? undefined : dates.get(key);
+    if (since === undefined) {
+      since = packed.slice(at, end);
+      if (key >= 0) dates.set(key, since);
+    }
+    let tags = tagLists.get(f[2]!);
+    if (!tags) {
+      tags = f[2] === '[]' ? [] : (JSON.parse(f[2]!) as string[]);
+      tagLists.set(f[2]!, tags);
+    }
+    out.set(f[0]!, {
+      debtorId: f[0]!,
+      type: type as 'B2B' | 'B2C',
+      tags,
+      language,
+      country: nul(country),
       email: nul(f[5]!),
       phone: nul(f[6]!),
-      since: f[7]!,
+      since,
     });
+    pos = end + 1;
   }
   return out;
 }
@@ -513,7 +717,7 @@ function byDueDate(a: EngineItem, b: EngineItem): number {
   return a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0;
 }
 
-/** An item as the page query sends it: the columns of {@link ITEM_COLUMNS}, in order. */
+/** An item as the JSON fallback of the page query sends it: the columns of {@link ITEM_COLUMNS}, in order. */
 type ItemTuple = [
   item_id: string,
   debtor_id: string,
@@ -531,22 +735,49 @@ type ItemTuple = [
   dunning_block: string | null,
 ];
 
-const ITEM_COLUMNS = `item_id, debtor_id, source, source_key, external_id, document_number, contract_ref, currency,
-  open_minor, due_date, document_date, dunning_level, last_dunned_on, dunning_block`;
+/**
+ * An item's level and last notice date: the higher of what the run recorded (`item_dunning`, joined as `d`) and what
+ * the source reports (`items`).
+ */
+const LEVEL = 'GREATEST(i.dunning_level, COALESCE(d.level, 0))';
+const LAST_DUNNED = 'GREATEST(i.last_dunned_on, d.last_dunned_on)';
+
+const ITEM_COLUMN_LIST = [
+  'i.item_id',
+  'i.debtor_id',
+  'i.source',
+  'i.source_key',
+  'i.external_id',
+  'i.document_number',
+  'i.contract_ref',
+  'i.currency',
+  'i.open_minor',
+  'i.due_date',
+  'i.document_date',
+  LEVEL,
+  LAST_DUNNED,
+  'i.dunning_block',
+];
+const ITEM_COLUMNS = ITEM_COLUMN_LIST.join(', ');
 
 /**
  * The columns every item needs for the decision, the rest only where a condition reads them; keys, document numbers
  * and contracts of the items that end up on a notice are read afterwards ({@link fillDetails}).
  */
-const SLIM_COLUMNS = `item_id, debtor_id, source, currency, open_minor, due_date, dunning_level, last_dunned_on,
-  dunning_block`;
+const SLIM_COLUMN_LIST = [
+  'i.item_id',
+  'i.debtor_id',
+  'i.source',
+  'i.currency',
+  'i.open_minor',
+  'i.due_date',
+  LEVEL,
+  LAST_DUNNED,
+  'i.dunning_block',
+];
 
-function packedColumns(columns: string): string {
-  return columns
-    .split(',')
-    .map((c) => c.trim())
-    .map((c) => `COALESCE(${c}::text, E'\\x02')`)
-    .join(', ');
+function packedColumns(columns: readonly string[]): string {
+  return columns.map((c) => `COALESCE((${c})::text, E'\\x02')`).join(', ');
 }
 
 /** Whether conditions in force on the run date read an item's contract or document date (then every row has them). */
@@ -566,120 +797,162 @@ export async function query<R>(store: Store, text: string, params: unknown[]): P
   return (await store.db.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
 }
 
-async function readPage(
-  store: Store,
-  tenantId: string,
-  runId: string,
-  strategy: CompiledStrategy,
-  asOf: string,
-  cursor: string,
-  pageItems: number,
-  resume: boolean,
-  wide: boolean,
-): Promise<Page | undefined> {
-  // The page ends with a whole debtor: find the debtor at the page's last item, then read up to and including it.
-  const [edge] = await query<{ debtor_id: string }>(
-    store,
-    `SELECT debtor_id FROM items WHERE tenant_id = $1 AND status = 'open' AND debtor_id > $2
-     ORDER BY debtor_id OFFSET $3 LIMIT 1`,
-    [tenantId, cursor, pageItems - 1],
-  );
-  // The page as one text value, a line per item and a unit separator between fields: one value to transfer and split
-  // is much cheaper than a row object per item. NULL is sent as \x02; a field that contains a separator (never seen
-  // in an ERP key, but not impossible) makes the page fall back to JSON.
-  const params = edge ? [tenantId, cursor, edge.debtor_id] : [tenantId, cursor];
-  const where = `tenant_id = $1 AND status = 'open' AND debtor_id > $2${edge ? ' AND debtor_id <= $3' : ''}`;
-  const [packed] = await query<{ rows: string | null }>(
-    store,
-    `SELECT string_agg(concat_ws(E'\\x1f', ${packedColumns(wide ? ITEM_COLUMNS : SLIM_COLUMNS)}), E'\\x1e') AS rows
-     FROM items WHERE ${where}`,
-    params,
-  );
-  let rows: ItemTuple[] = [];
-  if (packed?.rows) {
-    const text = packed.rows;
-    const width = wide ? 14 : 9;
-    const f = new Array<string>(width);
-    let clean = true;
-    let pos = 0;
-    // Scans the text once: fields up to \x1f, items up to \x1e (no array per line).
-    while (pos <= text.length) {
-      const end = text.indexOf('\x1e', pos);
-      const stop = end < 0 ? text.length : end;
-      let k = 0;
-      let at = pos;
-      let lineEnded = false;
-      while (k < width) {
-        const sep = text.indexOf('\x1f', at);
-        if (sep < 0 || sep > stop) {
-          f[k++] = text.slice(at, stop);
-          lineEnded = true;
-          break;
-        }
-        f[k++] = text.slice(at, sep);
-        at = sep + 1;
-      }
-      // Exactly `width` fields, the last one ending the line: anything else is a separator inside a value.
-      if (k !== width || !lineEnded) {
-        clean = false;
+const FIELD = 0x1f;
+const LINE = 0x1e;
+
+/**
+ * Splits a packed page (see readPage) into the debtors' items, in one pass over the text: no array per line, numbers
+ * read digit by digit, and the values that repeat from line to line (debtor, source, currency, dates) taken from the
+ * line before or a small table instead of a new string each. Undefined when a line does not have exactly the expected
+ * fields (a separator inside a value): the page is then read as JSON.
+ */
+function parsePackedItems(text: string, wide: boolean): Map<string, EngineItem[]> | undefined {
+  const items = new Map<string, EngineItem[]>();
+  const dates = new Map<number, string>();
+  const width = wide ? 14 : 9;
+  const n = text.length;
+  let pos = 0;
+  let debtor = '';
+  let list: EngineItem[] = [];
+  let source = '';
+  let currency = '';
+  // The end of the field that starts at `pos` (a separator, or the end of the text).
+  const fieldEnd = (at: number): number => {
+    let k = at;
+    while (k < n) {
+      const c = text.charCodeAt(k);
+      if (c === FIELD || c === LINE) break;
+      k++;
+    }
+    return k;
+  };
+  const opt = (from: number, to: number): string | null =>
+    to - from === 1 && text.charCodeAt(from) === 2 ? null : text.slice(from, to);
+  /** A `YYYY-MM-DD` field as a shared string (one per distinct date on the page). */
+  const date = (from: number, to: number): string | null => {
+    const key = isoDateKey(text, from, to);
+    if (key < 0) return opt(from, to);
+    let d = dates.get(key);
+    if (d === undefined) {
+      d = text.slice(from, to);
+      dates.set(key, d);
+    }
+    return d;
+  };
+  const int = (from: number, to: number): number => {
+    let v = 0;
+    let k = from;
+    const negative = text.charCodeAt(k) === 45;
+    if (negative) k++;
+    for (; k < to; k++) {
+      const c = text.charCodeAt(k) - 48;
+      if (c < 0 || c > 9) return Number(text.slice(from, to));
+      v = v * 10 + c;
+    }
+    return negative ? -v : v;
+  };
+  const same = (value: string, from: number, to: number): boolean =>
+    value.length === to - from && text.startsWith(value, from);
+  const starts = new Array<number>(width).fill(0);
+  const ends = new Array<number>(width).fill(0);
+  const c = wide ? 7 : 3;
+  while (pos < n) {
+    let k = 0;
+    let at = pos;
+    for (;;) {
+      if (k === width) return undefined;
+      const end = fieldEnd(at);
+      starts[k] = at;
+      ends[k] = end;
+      k++;
+      if (end >= n || text.charCodeAt(end) === LINE) {
+        pos = end + 1;
         break;
       }
-      rows.push(
-        wide
-          ? [
-              f[0]!,
-              f[1]!,
-              f[2]!,
-              f[3]!,
-              f[4]!,
-              f[5]!,
-              nul(f[6]!),
-              f[7]!,
-              Number(f[8]),
-              f[9]!,
-              nul(f[10]!),
-              Number(f[11]),
-              nul(f[12]!),
-              nul(f[13]!),
-            ]
-          : [
-              f[0]!,
-              f[1]!,
-              f[2]!,
-              '',
-              '',
-              '',
-              null,
-              f[3]!,
-              Number(f[4]),
-              f[5]!,
-              null,
-              Number(f[6]),
-              nul(f[7]!),
-              nul(f[8]!),
-            ],
-      );
-      if (end < 0) break;
-      pos = end + 1;
+      at = end + 1;
     }
-    if (!clean) {
-      const [json] = await query<{ rows: ItemTuple[] | null }>(
-        store,
-        `SELECT json_agg(json_build_array(${ITEM_COLUMNS})) AS rows FROM items WHERE ${where}`,
-        params,
-      );
-      rows = json?.rows ?? [];
+    if (k !== width) return undefined;
+    // The line's debtor: usually the line before's.
+    if (!same(debtor, starts[1]!, ends[1]!)) {
+      debtor = text.slice(starts[1]!, ends[1]!);
+      let l = items.get(debtor);
+      if (!l) {
+        l = [];
+        items.set(debtor, l);
+      }
+      list = l;
     }
+    if (!same(source, starts[2]!, ends[2]!)) source = text.slice(starts[2]!, ends[2]!);
+    if (!same(currency, starts[c]!, ends[c]!)) currency = text.slice(starts[c]!, ends[c]!);
+    const itemId = text.slice(starts[0]!, ends[0]!);
+    list.push(
+      wide
+        ? {
+            itemId,
+            source,
+            sourceKey: text.slice(starts[3]!, ends[3]!),
+            externalId: text.slice(starts[4]!, ends[4]!),
+            documentNumber: text.slice(starts[5]!, ends[5]!),
+            contractRef: opt(starts[6]!, ends[6]!),
+            currency,
+            openMinor: int(starts[8]!, ends[8]!),
+            dueDate: date(starts[9]!, ends[9]!)!,
+            documentDate: date(starts[10]!, ends[10]!),
+            level: int(starts[11]!, ends[11]!),
+            lastDunnedOn: date(starts[12]!, ends[12]!),
+            block: opt(starts[13]!, ends[13]!),
+          }
+        : {
+            itemId,
+            source,
+            sourceKey: '',
+            externalId: '',
+            documentNumber: '',
+            contractRef: null,
+            currency,
+            openMinor: int(starts[4]!, ends[4]!),
+            dueDate: date(starts[5]!, ends[5]!)!,
+            documentDate: null,
+            level: int(starts[6]!, ends[6]!),
+            lastDunnedOn: date(starts[7]!, ends[7]!),
+            block: opt(starts[8]!, ends[8]!),
+          },
+    );
   }
-  if (rows.length === 0) return undefined;
-  const items = new Map<string, EngineItem[]>();
-  const b2bCandidates: [string, string][] = [];
-  for (const r of rows) {
-    const debtorId = r[1];
-    let list = items.get(debtorId);
+  return items;
+}
+
+/**
+ * Reads the open items matching `where` (over `items i` joined with `item_dunning d`) as one packed text value, a
+ * line per item and a unit separator between fields: one value to transfer and split is much cheaper than a row object
+ * per item. NULL is sent as \x02; a field that contains a separator (never seen in an ERP key, but not impossible)
+ * makes it fall back to JSON.
+ */
+async function readItems(
+  store: Store,
+  from: string,
+  params: readonly unknown[],
+  wide: boolean,
+): Promise<Map<string, EngineItem[]>> {
+  const [packed] = await query<{ rows: string | null }>(
+    store,
+    `SELECT string_agg(concat_ws(E'\\x1f', ${packedColumns(wide ? ITEM_COLUMN_LIST : SLIM_COLUMN_LIST)}), E'\\x1e') AS rows
+     FROM ${from}`,
+    [...params],
+  );
+  const items = packed?.rows ? parsePackedItems(packed.rows, wide) : new Map<string, EngineItem[]>();
+  if (items) return items;
+  const [json] = await query<{ rows: ItemTuple[] | null }>(
+    store,
+    `SELECT json_agg(json_build_array(${ITEM_COLUMNS})) AS rows FROM ${from}`,
+    [...params],
+  );
+  const out = new Map<string, EngineItem[]>();
+  for (const r of json?.rows ?? []) {
+    let list = out.get(r[1]);
     if (!list) {
       list = [];
-      items.set(debtorId, list);
+      out.set(r[1], list);
     }
     list.push({
       itemId: r[0],
@@ -696,10 +969,158 @@ async function readPage(
       lastDunnedOn: r[12],
       block: r[13],
     });
-    b2bCandidates.push([debtorId, r[0]]);
   }
-  for (const list of items.values()) if (list.length > 1) list.sort(byDueDate);
-  const ids = [...items.keys()];
+  return out;
+}
+
+/** A debtor as the screen sees it: its account facts and, per segment, what its items can do. */
+interface ScreenLine {
+  debtorId: string;
+  totalOpen: number;
+  totalOverdue: number;
+  oldestDaysPastDue: number;
+  itemCount: number;
+  overdueCount: number;
+  maxLevel: number;
+  blocked: boolean;
+  /** Per distinct first-level threshold (Screen.firstDays): the open amount at least that many days past due. */
+  due: number[];
+  /** Per segment k: bit 2k, an item is as many days past due as its next level asks; bit 2k+1, and spaced enough. */
+  flags: number;
+}
+
+/**
+ * The screen's query: a line per open item with only what the screen needs (debtor, whether it counts and is blocked,
+ * days past due, level, days since its last notice, open amount), all but the debtor numbers.
+ */
+function screenSql(from: string, first: number): string {
+  const day = `$${first + 1}::date`;
+  return `SELECT string_agg(concat_ws(E'\\x1f', i.debtor_id,
+      (i.currency = $${first} AND i.open_minor > 0)::int + 2 * (COALESCE(i.dunning_block, '') <> '')::int,
+      ${day} - i.due_date, ${LEVEL}, COALESCE(${day} - ${LAST_DUNNED}, ${NEVER_DAYS}), i.open_minor), E'\\x1e') AS rows
+    FROM ${from}`;
+}
+
+/**
+ * Folds the screen's item lines into one line per debtor: the account facts as the engine counts them, and per
+ * segment whether an item reaches (and rises to) its next level. Undefined when a line is not as expected (a
+ * separator inside a debtor id): the page is then read in full.
+ */
+function screenLines(packed: string | null, screen: Screen): ScreenLine[] | undefined {
+  if (!packed) return [];
+  const out: ScreenLine[] = [];
+  const byDebtor = new Map<string, ScreenLine>();
+  const segments = screen.segments;
+  const firstDays = screen.firstDays;
+  const n = packed.length;
+  let pos = 0;
+  let bad = false;
+  // The next field as a whole number (digits, maybe a minus sign), moving past the separator after it.
+  const int = (last: boolean): number => {
+    let v = 0;
+    let negative = false;
+    if (packed.charCodeAt(pos) === 45) {
+      negative = true;
+      pos++;
+    }
+    const start = pos;
+    for (;;) {
+      const c = packed.charCodeAt(pos) - 48;
+      if (!(c >= 0 && c <= 9)) break;
+      v = v * 10 + c;
+      pos++;
+    }
+    const sep = packed.charCodeAt(pos);
+    if (pos === start || (last ? pos < n && sep !== 0x1e : sep !== 0x1f)) bad = true;
+    pos++;
+    return negative ? -v : v;
+  };
+  let cur: ScreenLine | undefined;
+  while (pos < n) {
+    const sep = packed.indexOf('\x1f', pos);
+    if (sep < 0) return undefined;
+    if (!cur || cur.debtorId.length !== sep - pos || !packed.startsWith(cur.debtorId, pos)) {
+      const id = packed.slice(pos, sep);
+      cur = byDebtor.get(id);
+      if (!cur) {
+        cur = {
+          debtorId: id,
+          totalOpen: 0,
+          totalOverdue: 0,
+          oldestDaysPastDue: 0,
+          itemCount: 0,
+          overdueCount: 0,
+          maxLevel: 0,
+          blocked: false,
+          due: firstDays.map(() => 0),
+          flags: 0,
+        };
+        byDebtor.set(id, cur);
+        out.push(cur);
+      }
+    }
+    pos = sep + 1;
+    const kind = int(false);
+    const days = int(false);
+    const level = int(false);
+    const since = int(false);
+    const open = int(true);
+    if (bad) return undefined;
+    if (kind & 2) cur.blocked = true;
+    if (!(kind & 1)) continue;
+    cur.itemCount++;
+    cur.totalOpen += open;
+    if (days > 0) {
+      cur.overdueCount++;
+      cur.totalOverdue += open;
+    }
+    if (days > cur.oldestDaysPastDue) cur.oldestDaysPastDue = days;
+    if (level > cur.maxLevel) cur.maxLevel = level;
+    for (let k = 0; k < firstDays.length; k++) if (days >= firstDays[k]!) cur.due[k]! += open;
+    for (let k = 0; k < segments.length; k++) {
+      const next = segments[k]!.next[level];
+      if (next && days >= next.days) cur.flags |= (since >= next.since ? 3 : 1) << (2 * k);
+    }
+  }
+  return out;
+}
+
+async function readPage(
+  store: Store,
+  tenantId: string,
+  runId: string,
+  strategy: CompiledStrategy,
+  asOf: string,
+  cursor: string,
+  pageItems: number,
+  resume: boolean,
+  wide: boolean,
+  ctx: EngineContext,
+  screen: Screen | undefined,
+): Promise<Page | undefined> {
+  // The page ends with a whole debtor: find the debtor at the page's last item, then read up to and including it.
+  const [edge] = await query<{ debtor_id: string }>(
+    store,
+    `SELECT debtor_id FROM items WHERE tenant_id = $1 AND status = 'open' AND debtor_id > $2
+     ORDER BY debtor_id OFFSET $3 LIMIT 1`,
+    [tenantId, cursor, pageItems - 1],
+  );
+  // The levels the run recorded are read for the same range of debtors (one index range of item_dunning, hashed), not
+  // looked up item by item.
+  const params = edge ? [tenantId, cursor, edge.debtor_id] : [tenantId, cursor];
+  const inRange = (t: string) => `${t}.debtor_id > $2${edge ? ` AND ${t}.debtor_id <= $3` : ''}`;
+  const from = `items i LEFT JOIN item_dunning d
+       ON d.tenant_id = i.tenant_id AND d.item_id = i.item_id AND d.tenant_id = $1 AND ${inRange('d')}
+     WHERE i.tenant_id = $1 AND i.status = 'open' AND ${inRange('i')}`;
+  // Screened: first each debtor's account facts and what its items can do (screenOf); all items otherwise.
+  const firstRead: Promise<Map<string, EngineItem[]> | ScreenLine[] | undefined> = screen
+    ? query<{ rows: string | null }>(store, screenSql(from, params.length + 1), [
+        ...params,
+        screen.currency,
+        asOf,
+      ]).then((r) => screenLines(r[0]?.rows ?? null, screen))
+    : readItems(store, from, params, wide);
+  firstRead.catch(() => undefined); // awaited below
   const asOfNext = nextDay(asOf);
   const uses = strategy.uses;
 
@@ -750,26 +1171,26 @@ async function readPage(
         )
       : Promise.resolve([]),
   ]);
-  const debtorRows =
-    unpackDebtors(debtorPack[0]?.rows ?? null) ??
-    (await query<DebtorRow>(
+  let debtors = unpackDebtors(debtorPack[0]?.rows ?? null);
+  if (!debtors) {
+    debtors = new Map();
+    for (const d of await query<DebtorRow>(
       store,
       `SELECT debtor_id, type, tags, language, country, email, phone, (created_at AT TIME ZONE 'UTC')::date::text AS since
        FROM debtors WHERE tenant_id = $1 AND ${range(2)}`,
       [tenantId, ...rangeParams],
-    ));
-  const debtors = new Map<string, EngineDebtor>();
-  for (const d of debtorRows) {
-    debtors.set(d.debtor_id, {
-      debtorId: d.debtor_id,
-      type: d.type,
-      tags: d.tags,
-      language: d.language,
-      country: d.country,
-      email: d.email,
-      phone: d.phone,
-      since: d.since,
-    });
+    )) {
+      debtors.set(d.debtor_id, {
+        debtorId: d.debtor_id,
+        type: d.type,
+        tags: d.tags,
+        language: d.language,
+        country: d.country,
+        email: d.email,
+        phone: d.phone,
+        since: d.since,
+      });
+    }
   }
 
   // Promises and plans: what was paid on the covered items since they were made, and the plans' instalments.
@@ -875,10 +1296,74 @@ async function readPage(
       hist(r.debtor_id).paidOnTimeBp = r.paid === 0 ? 10_000 : Math.floor((r.on_time * 10_000) / r.paid);
     }
   }
+  let items: Map<string, EngineItem[]>;
+  const quiet: string[] = [];
+  const quietReasons: (SkipReason | null)[] = [];
+  let activeShare = 1;
+  const first = await firstRead;
+  if (first instanceof Map) items = first;
+  else if (first === undefined)
+    items = await readItems(store, from, params, wide); // a separator in a debtor id
+  else {
+    // The debtors whose items can do nothing tonight are decided here as the engine would decide them; the items of
+    // the others are read in full.
+    const facts = emptyFacts(ctx.calendar);
+    const active: string[] = [];
+    for (const line of first) {
+      const id = line.debtorId;
+      if (line.blocked || holds.has(id)) {
+        active.push(id);
+        continue;
+      }
+      const debtor = debtors.get(id);
+      if (!debtor) {
+        quiet.push(id);
+        quietReasons.push(null);
+        continue;
+      }
+      fillDebtorFacts(ctx, facts, debtor, history.get(id) ?? NO_HISTORY);
+      const a = facts.account;
+      a.totalOpen = line.totalOpen;
+      a.totalOverdue = line.totalOverdue;
+      a.oldestDaysPastDue = line.oldestDaysPastDue;
+      a.itemCount = line.itemCount;
+      a.overdueCount = line.overdueCount;
+      a.maxLevel = line.maxLevel;
+      const k = strategy.segments.findIndex((s) => s.condition.test(facts));
+      if (k < 0) {
+        quiet.push(id);
+        quietReasons.push('no-segment');
+        continue;
+      }
+      const sc = screen!.segments[k]!;
+      const reach = (line.flags >> (2 * k)) & 1;
+      const rise = (line.flags >> (2 * k + 1)) & 1;
+      if (rise || (reach && line.due[sc.first]! < sc.maxMin)) active.push(id);
+      else {
+        quiet.push(id);
+        quietReasons.push('not-due');
+      }
+    }
+    activeShare = first.length === 0 ? 0 : active.length / first.length;
+    items =
+      active.length === 0
+        ? new Map()
+        : await readItems(
+            store,
+            `items i LEFT JOIN item_dunning d
+               ON d.tenant_id = i.tenant_id AND d.item_id = i.item_id AND d.tenant_id = $1 AND ${inRange('d')}
+             WHERE i.tenant_id = $1 AND i.status = 'open' AND ${inRange('i')} AND i.debtor_id = ANY($${params.length + 1}::text[])`,
+            [...params, active],
+            wide,
+          );
+  }
+  if (items.size === 0 && quiet.length === 0) return undefined;
+  const ids = [...items.keys()];
   const lumpSumClaimed = new Set<string>();
   const lumpSumLevels = strategy.segments.some((s) => s.levels.some((l) => l.lumpSum));
   if (lumpSumLevels) {
-    const b2bItems = b2bCandidates.filter(([d]) => debtors.get(d)?.type === 'B2B').map(([, i]) => i);
+    const b2bItems: string[] = [];
+    for (const [d, list] of items) if (debtors.get(d)?.type === 'B2B') for (const i of list) b2bItems.push(i.itemId);
     if (b2bItems.length > 0) {
       for (const r of await query<{ item_id: string }>(
         store,
@@ -890,7 +1375,7 @@ async function readPage(
     }
   }
   return {
-    lastDebtor: edge?.debtor_id ?? ids.at(-1)!,
+    lastDebtor: edge?.debtor_id ?? ids.at(-1) ?? quiet.at(-1) ?? cursor,
     last: edge === undefined,
     items,
     debtors,
@@ -898,6 +1383,10 @@ async function readPage(
     history,
     alreadyNoticed: new Set(noticedRows.map((r) => r.debtor_id)),
     lumpSumClaimed,
+    quiet,
+    quietReasons,
+    screened: screen !== undefined,
+    activeShare,
   };
 }
 
@@ -1020,19 +1509,31 @@ const EVENT_COLS = ['tenant_id', 'type', 'subject', 'payload'];
 /** One COPY buffer per table, flushed in 1 MB chunks. */
 class CsvChunks {
   readonly chunks: string[] = [];
-  private buf = '';
+  // Lines are kept apart and joined once per chunk: a flat string, not a chain of appends to flatten.
+  private lines: string[] = [];
+  private length = 0;
   rows = 0;
   line(cells: readonly (string | number | null | undefined)[]): void {
-    this.buf += `${cells.map((c) => (typeof c === 'number' ? String(c) : csvField(c))).join(',')}\n`;
-    this.rows++;
-    if (this.buf.length > 1 << 20) {
-      this.chunks.push(this.buf);
-      this.buf = '';
+    const out = new Array<string>(cells.length);
+    for (let k = 0; k < cells.length; k++) {
+      const c = cells[k];
+      out[k] = typeof c === 'number' ? String(c) : csvField(c);
     }
+    const line = out.join(',');
+    this.lines.push(line);
+    this.length += line.length + 1;
+    this.rows++;
+    if (this.length > 1 << 20) this.flush();
+  }
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    this.lines.push('');
+    this.chunks.push(this.lines.join('\n'));
+    this.lines = [];
+    this.length = 0;
   }
   done(): string[] {
-    if (this.buf) this.chunks.push(this.buf);
-    this.buf = '';
+    this.flush();
     return this.chunks;
   }
 }
@@ -1107,11 +1608,15 @@ async function apply(
   const events = new CsvChunks();
   const levelIds: string[] = [];
   const levelValues: number[] = [];
+  const levelDebtors: string[] = [];
   const actions: { id: string; debtor: string; notice: string; kind: string; value: string }[] = [];
   const claims: { notice: string; debtor: string; item: EngineItem; interest: number; agency: string }[] = [];
   const finals: { notice: string; debtor: string; item: string; kind: 'stop' | 'agency'; agency?: string }[] = [];
   const resumed: string[] = [];
-  for (const p of plans) {
+  // In notice id order: the notices, their lines, outbox rows and events are all keyed by it, so each index is
+  // walked front to back once per page instead of at random (the ids are hashes).
+  const sorted = [...plans].sort((a, b) => (a.noticeId < b.noticeId ? -1 : a.noticeId > b.noticeId ? 1 : 0));
+  for (const p of sorted) {
     const st = p.settlement;
     const noticeActions = {
       ...(st.withdraw.length ? { withdrawPaymentMethods: [...st.withdraw] } : {}),
@@ -1173,6 +1678,7 @@ async function apply(
       if (l.level > l.levelBefore) {
         levelIds.push(l.item.itemId);
         levelValues.push(l.level);
+        levelDebtors.push(p.debtorId);
       }
       if (p.writeBack[i]) {
         writeBacks++;
@@ -1247,17 +1753,21 @@ async function apply(
   if (lines.rows > 0) await s.copyIn('notice_items', LINE_COLS, lines.done());
   if (outbox.rows > 0) await s.copyIn('outbox', OUTBOX_COLS, outbox.done());
   if (levelIds.length > 0) {
-    // In item id order: ids are time-ordered, so the updates walk the table and its indexes front to back.
+    // The new levels go to the narrow item_dunning table (migration 0008), in item id order (ids are time-ordered, so
+    // the upsert walks its key index front to back); the wide items row is not rewritten.
     const order = levelIds.map((_, k) => k).sort((a, b) => (levelIds[a]! < levelIds[b]! ? -1 : 1));
-    const ids = order.map((k) => levelIds[k]!);
-    const values = order.map((k) => levelValues[k]!);
-    levelIds.splice(0, levelIds.length, ...ids);
-    levelValues.splice(0, levelValues.length, ...values);
     await s.query(
-      `UPDATE items AS i SET dunning_level = v.level, last_dunned_on = $2::date, updated_at = now()
-       FROM unnest($3::text[], $4::int[]) AS v(item_id, level)
-       WHERE i.tenant_id = $1 AND i.item_id = v.item_id`,
-      [tenantId, asOf, levelIds, levelValues],
+      `INSERT INTO item_dunning AS d (tenant_id, item_id, debtor_id, level, last_dunned_on)
+       SELECT $1, v.item_id, v.debtor_id, v.level, $2::date FROM unnest($3::text[], $4::text[], $5::int[]) AS v(item_id, debtor_id, level)
+       ON CONFLICT (tenant_id, item_id) DO UPDATE
+         SET level = excluded.level, last_dunned_on = excluded.last_dunned_on, debtor_id = excluded.debtor_id`,
+      [
+        tenantId,
+        asOf,
+        order.map((k) => levelIds[k]!),
+        order.map((k) => levelDebtors[k]!),
+        order.map((k) => levelValues[k]!),
+      ],
     );
   }
   // Actions, claims and final holds hang on notices created in this transaction: their ids are new, so COPY.

@@ -3,7 +3,9 @@
  * the dunning engine answers through it (a debtor in arrears loses pay-on-invoice and buy-now-pay-later), so the
  * gateway never needs to know about strategies.
  */
+import { sql } from 'kysely';
 import type { Store } from '../store/db';
+import { itemLevelSql } from '../store/schema-dunning';
 import type { PaymentMethodEntry } from './catalogue';
 
 export interface EligibilityContext {
@@ -43,7 +45,7 @@ export function levelEligibility(
     if (ctx.debtorId) {
       const row = await store.db
         .selectFrom('items')
-        .select((eb) => eb.fn.max('dunning_level').as('level'))
+        .select(sql<number>`max(${sql.raw(itemLevelSql())})`.as('level'))
         .where('tenant_id', '=', ctx.tenantId)
         .where('debtor_id', '=', ctx.debtorId)
         .where('status', '=', 'open')

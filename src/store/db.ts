@@ -13,6 +13,7 @@ import * as m0004 from './migrations/0004-dunning';
 import * as m0005 from './migrations/0005-channels';
 import * as m0006 from './migrations/0006-provider-records';
 import * as m0007 from './migrations/0007-payment-sessions';
+import * as m0008 from './migrations/0008-item-dunning';
 import * as m0010 from './migrations/0010-checkout-expect';
 import * as m0011 from './migrations/0011-webhook-intake';
 import * as m0012 from './migrations/0012-source-booked';
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-channels': m0005,
   '0006-provider-records': m0006,
   '0007-payment-sessions': m0007,
+  '0008-item-dunning': m0008,
   '0010-checkout-expect': m0010,
   '0011-webhook-intake': m0011,
   '0012-source-booked': m0012,

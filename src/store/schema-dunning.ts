@@ -166,7 +166,30 @@ export interface DunningStrategiesTable {
   registered_at: Generated<string>;
 }
 
+/**
+ * The level the dunning run gave an item and the date of its last notice (migrations/0008-item-dunning.ts). An item's
+ * level is the higher of this and `items.dunning_level` (the level its source reports): see {@link itemLevelSql}.
+ */
+export interface ItemDunningTable {
+  tenant_id: string;
+  item_id: string;
+  /** The item's debtor (kept in step with `items.debtor_id` by a trigger): a run reads a page of debtors as a range. */
+  debtor_id: string;
+  level: number;
+  last_dunned_on: string;
+}
+
+/**
+ * An item's dunning level in SQL: the higher of what its source reports (`items.dunning_level`) and what the dunning
+ * run gave it (`item_dunning`). `items` is the name or alias of the items row in the query.
+ *
+ * @example sql<number>`${sql.raw(itemLevelSql('items'))}`.as('dunning_level')
+ */
+export const itemLevelSql = (items = 'items'): string =>
+  `GREATEST(${items}.dunning_level, COALESCE((SELECT d.level FROM item_dunning d WHERE d.tenant_id = ${items}.tenant_id AND d.item_id = ${items}.item_id), 0))`;
+
 export interface DunningTables {
+  item_dunning: ItemDunningTable;
   plan_instalments: PlanInstalmentsTable;
   notice_items: NoticeItemsTable;
   proposal_notices: ProposalNoticesTable;

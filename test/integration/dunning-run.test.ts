@@ -3,7 +3,7 @@ import { mayContactAt } from '../../src/dunning/calendar';
 import { dunningEligibility, restrictedContracts, withdrawnMethods } from '../../src/dunning/eligibility';
 import { disputeItem, listHolds, paymentPlan, promiseToPay, resolveHold } from '../../src/dunning/holds';
 import { approveProposal, editProposal, proposalPage } from '../../src/dunning/proposal';
-import { type DunningRunResult, query, runDunning, thanksRunOf } from '../../src/dunning/run';
+import { type DunningRunResult, query, runDunning, screenOf, thanksRunOf } from '../../src/dunning/run';
 import type { CompiledStrategy } from '../../src/dunning/strategy';
 import { parseStrategy } from '../../src/dunning/strategy-file';
 import { recordPayment } from '../../src/gateway/payments';
@@ -201,13 +201,16 @@ async function notices(store: Store, tenantId: string, runId?: string) {
   );
 }
 
+/** Each item's dunning level as every reader sees it: the higher of the source's and the run's (item_dunning). */
 async function levels(store: Store, tenantId: string): Promise<Record<string, number>> {
-  const rows = await store.db
-    .selectFrom('items')
-    .select(['document_number', 'dunning_level'])
-    .where('tenant_id', '=', tenantId)
-    .execute();
-  return Object.fromEntries(rows.map((r) => [r.document_number, r.dunning_level]));
+  const rows = await query<{ document_number: string; level: number }>(
+    store,
+    `SELECT i.document_number, GREATEST(i.dunning_level, COALESCE(d.level, 0)) AS level
+     FROM items i LEFT JOIN item_dunning d ON d.tenant_id = i.tenant_id AND d.item_id = i.item_id
+     WHERE i.tenant_id = $1`,
+    [tenantId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.document_number, r.level]));
 }
 
 async function counts(store: Store, tenantId: string) {
@@ -307,6 +310,78 @@ describe.each(STORE_FACTORIES)('dunning runs on $name', (factory) => {
     });
     expect(r).toMatchObject({ debtorsConsidered: 9, noticesCreated: 9, itemsDunned: 18 }); // 3 × (1 + 2 + 3)
     expect(new Set((await notices(store, t)).map((n) => n.debtor_id)).size).toBe(9);
+  });
+
+  test('a screened run decides every debtor as reading all items does: notices, levels and why the others got none', async () => {
+    // Two segments and no catch-all (a debtor in neither is `no-segment`), minimum amounts, spacing, a block, a hold.
+    const screened = parseStrategy(
+      'config/strategies/screen.v1.yaml',
+      `strategy: screen
+version: 1
+guardrails: { maxContactsPerWeek: 2, minTotal: '1.00' }
+segments:
+  - name: business
+    when: debtor.type == "B2B"
+    levels:
+      - { level: 1, name: reminder, when: { daysPastDue: 7, minAmount: '50.00' }, channel: email, fallbacks: [letter], template: reminder, tone: friendly }
+      - { level: 2, name: first, when: { daysPastDue: 21, minAmount: '50.00', minDaysSinceLastNotice: 10 }, channel: letter, template: first, tone: neutral }
+  - name: young
+    when: '"young" in debtor.tags'
+    levels:
+      - { level: 1, name: reminder, when: { daysPastDue: 3 }, channel: email, fallbacks: [letter], template: reminder, tone: friendly }
+      - { level: 2, name: first, when: { daysPastDue: 12, minDaysSinceLastNotice: 7 }, channel: email, fallbacks: [letter], template: first, tone: neutral }
+`,
+      { currency: 'EUR', timezone: 'Europe/Berlin' },
+    );
+    expect(screenOf(screened, '2026-06-15')).toBeDefined();
+    const specs: DebtorSpec[] = [
+      { ext: 'B1', type: 'B2B', items: [{ doc: 'B1-1', amount: 100_00, due: '2026-06-01' }] }, // rises to 1
+      { ext: 'B2', type: 'B2B', items: [{ doc: 'B2-1', amount: 100_00, due: '2026-06-10' }] }, // 5 days: not yet
+      { ext: 'B3', type: 'B2B', items: [{ doc: 'B3-1', amount: 100_00, due: '2026-05-16', level: 1 }] }, // source's 1 → 2
+      { ext: 'B4', type: 'B2B', items: [{ doc: 'B4-1', amount: 20_00, due: '2026-06-01' }] }, // below the minimum
+      { ext: 'B5', type: 'B2B', items: [{ doc: 'B5-1', amount: 100_00, due: '2026-06-01', block: 'X' }] }, // blocked
+      { ext: 'Y1', tags: ['young'], items: [{ doc: 'Y1-1', amount: 10_00, due: '2026-06-10' }] }, // rises, and again
+      { ext: 'Y2', tags: ['young'], items: [{ doc: 'Y2-1', amount: 10_00, due: '2026-06-14' }] }, // 1 day: not yet
+      { ext: 'Y3', tags: ['young'], items: [{ doc: 'Y3-1', amount: 10_00, due: '2026-06-01' }] }, // disputed
+      { ext: 'N1', items: [{ doc: 'N1-1', amount: 10_00, due: '2026-05-01' }] }, // in no segment
+    ];
+    const outcome = async (tenantId: string, screen: boolean) => {
+      const ids = await ledger(store, tenantId, specs);
+      await disputeItem(store, {
+        tenantId,
+        itemId: ids.item['Y3-1']!,
+        reason: 'never ordered',
+        startsOn: '2026-06-01',
+      });
+      const ext = Object.fromEntries(Object.entries(ids.debtor).map(([e, d]) => [d, e]));
+      const nights: unknown[] = [];
+      for (const asOf of ['2026-06-15', '2026-06-22', '2026-06-29']) {
+        const r = await runDunning(store, {
+          tenantId,
+          strategy: screened,
+          asOf,
+          levelWriteBackSources: new Set(['billing']),
+          mode: 'execute',
+          screen,
+        });
+        const made = (await notices(store, tenantId, r.runId)).map(
+          (n) => `${ext[n.debtor_id]}:${n.level}:${n.total_minor}`,
+        );
+        nights.push({ ...r, notices: made.sort() });
+      }
+      return { nights, levels: await levels(store, tenantId) };
+    };
+    const read = await outcome('screen-off', false);
+    const screenedOutcome = await outcome('screen-on', true);
+    expect(screenedOutcome).toEqual(read);
+    expect(read.nights[0]).toMatchObject({
+      noticesCreated: 3,
+      notices: ['B1:1:10000', 'B3:2:10000', 'Y1:1:1000'],
+      skipped: { 'not-due': 2, 'below-minimum': 1, held: 2, 'no-segment': 1 },
+    });
+    // A week later B1 waits for its spacing (7 of 10 days) and Y1 has it (7 of 7); B2 and Y2 are due now.
+    expect(read.nights[1]).toMatchObject({ notices: ['B2:1:10000', 'Y1:2:1000', 'Y2:1:1000'] });
+    expect(read.levels).toMatchObject({ 'B1-1': 2, 'B3-1': 2, 'Y1-1': 2, 'B4-1': 0, 'B5-1': 0, 'Y3-1': 0, 'N1-1': 0 });
   });
 
   test("a key with the packed read's separator in it is read all the same", async () => {
