@@ -51,6 +51,7 @@ export function storedCollectionOutcomes(store: Store, tenantId: string): Collec
 
 /** The end-to-end ids an entry carries: its own, and each of its batch transactions'. */
 export function collectionEndToEndIds(e: Pick<StatementEntry, 'endToEndId' | 'transactions'>): string[] {
+  if (!e.transactions?.length) return e.endToEndId ? [e.endToEndId] : [];
   const ids = new Set<string>();
   if (e.endToEndId) ids.add(e.endToEndId);
   for (const t of e.transactions ?? []) if (t.endToEndId) ids.add(t.endToEndId);

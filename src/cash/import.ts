@@ -4,23 +4,18 @@
  * sources; the rest waits in the worklist with ranked suggestions. SEPA direct-debit collections are settled by their
  * end-to-end ids, and R-transactions (returns) reverse what they took back.
  *
- * Set-based (DESIGN §4): entries go in batches; each batch is read and matched with one query per kind of lookup, then
- * booked with COPY and one UPDATE. An entry is booked once whatever happens: its key is unique per account, so when
- * two uploads of one file race, the later one's batch is refused, read again (now finding the entries imported) and
- * books only what is left.
+ * Set-based (DESIGN §4): entries go in batches; each batch is matched with one statement for all its candidate lookups
+ * (matcher.ts), then booked with one statement for its payments, allocations, item amounts, write-backs and events
+ * (booking.ts) and one for its entries. An entry is booked once whatever happens: its key is unique per account, so
+ * when two uploads of one file race, the later one's batch is refused, read again (now finding the entries imported)
+ * and books only what is left. An item is never paid beyond its open amount: booking updates it only while it is
+ * still open for what the plan was made with, under its row lock.
  */
 import { newId } from '../domain/ids';
-import { csvField, type RawSession, type Store } from '../store/db';
+import type { RawSession, Store } from '../store/db';
 import type { EntryKind, EntryStatus, MatchedBy, Suggestion } from '../store/schema-cash';
 import { planAllocation } from './allocation-rules';
-import {
-  BOOKING_CONFLICT,
-  type BookableItem,
-  type Booking,
-  type BookingLine,
-  jsonField,
-  writeBookings,
-} from './booking';
+import { BOOKING_CONFLICT, type Booking, type BookingLine, seqSql, writeBookings } from './booking';
 import {
   type CollectionOutcomeSink,
   collectionEndToEndIds,
@@ -28,10 +23,10 @@ import {
   storedCollectionOutcomes,
 } from './collections';
 import { entryKeys, kindOf, paymentKeyOf, statementKeyOf } from './keys';
-import { type EntryProbe, matchBatch, probeOf } from './matcher';
+import { type BatchFindings, type EntryProbe, matchBatch, probeOf } from './matcher';
 import { normaliseIban } from './remittance';
 import { applyReturn } from './returns';
-import { type Candidate, type Decision, type OpenItem, toSuggestion } from './scoring';
+import { type OpenItem, type ScoredCandidate, toSuggestion } from './scoring';
 import { type CashSettings, feeMatcher, loadCashSettings } from './settings';
 import type { Statement, StatementEntry, StatementFormat } from './statement';
 
@@ -129,6 +124,7 @@ export async function importStatements(store: Store, input: ImportStatementsInpu
     return t;
   };
   const statementIds: string[] = [];
+  const keysOf = new Map<Statement, string[]>();
 
   const jobs: { stmt: BatchStatement; batch: Prepared[] }[] = [];
   for (const statement of input.statements) {
@@ -136,15 +132,21 @@ export async function importStatements(store: Store, input: ImportStatementsInpu
     const statementId = await recordStatement(store, tenantId, statement, input);
     statementIds.push(statementId);
     const keys = entryKeys(statement);
+    keysOf.set(statement, keys);
     const stmt = { statementId, account: statement.account, currency: statement.currency };
     const prepared = statement.entries.map((entry, i) => ({ entry, key: keys[i]!, position: i + 1 }));
     for (let i = 0; i < prepared.length; i += batchSize) jobs.push({ stmt, batch: prepared.slice(i, i + batchSize) });
   }
   // A pipeline: while batch n is booked, batch n + 1 is read and matched on another connection. Booking is split in
   // lanes by debtor (entries without a debtor by key), each on its own connection: lanes never touch the same items,
-  // so they never wait for each other. Reading takes no lock; booking locks what it books and reads it again.
+  // so they never wait for each other. Reading takes no lock. Booking plans with the amounts read, except where the
+  // batch booked while they were read has changed them since (`booked`: the open amounts it left; every earlier batch
+  // was committed before the read began), and updates an item only while it is still open for exactly that amount
+  // (and one it found paid only while it still is): anyone else's payment in between makes the batch a conflict,
+  // read again and booked under row locks taken before planning.
   const lanes = store.dialect === 'postgres' ? 2 : 1;
   const committed = new Set<string>();
+  let booked = new Map<string, number>();
   const read = (j: number) =>
     store.rawTransaction((s) => readBatch(s, tenantId, settings, jobs[j]!.stmt, jobs[j]!.batch, lanes));
   let ahead = jobs.length > 0 ? read(0) : undefined;
@@ -153,24 +155,32 @@ export async function importStatements(store: Store, input: ImportStatementsInpu
     ahead = j + 1 < jobs.length ? read(j + 1) : undefined;
     // A failed read ahead is reported when its turn comes; until then it must not be an unhandled rejection.
     ahead?.catch(() => undefined);
+    const left = new Map<string, number>();
     for (let attempt = 1; ; attempt++) {
+      const amounts = attempt === 1 ? booked : 'lock';
       const results = await Promise.allSettled(
         Array.from({ length: lanes }, (_, lane) =>
-          store.rawTransaction((s) => writeBatch(s, tenantId, settings, matched, lane)),
+          store.rawTransaction((s) => writeBatch(s, tenantId, settings, matched, lane, amounts)),
         ),
       );
-      for (const r of results) if (r.status === 'fulfilled') add(r.value);
+      for (const r of results) {
+        if (r.status !== 'fulfilled') continue;
+        add(r.value);
+        for (const [itemId, open] of r.value.left) left.set(itemId, open);
+      }
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (!failure) break;
-      // Another import of the same file booked some of these entries first (the unique entry key refused ours), or an
-      // item changed under the batch: read the batch again and book what is left.
+      // Another import of the same file booked some of these entries first (the unique entry key refused ours), an
+      // item changed under the batch, or a payment locking the same items in another order: read the batch again and
+      // book what is left.
       const code = (failure.reason as { code?: string }).code;
-      if ((code !== '23505' && code !== BOOKING_CONFLICT) || attempt >= 3) throw failure.reason;
+      if ((code !== '23505' && code !== BOOKING_CONFLICT && code !== '40P01') || attempt >= 3) throw failure.reason;
       matched = await store.rawTransaction((s) => readBatch(s, tenantId, settings, matched.stmt, matched.batch, lanes));
     }
     summary.alreadyImported += matched.knownKeys.filter((k) => !committed.has(k)).length;
+    booked = left;
   }
-  function add(r: BatchResult & { keys: string[]; currency: string }) {
+  function add(r: BatchResult & { keys: string[]; currency: string; left: Map<string, number> }) {
     for (const k of r.keys) committed.add(k);
     summary.credits += r.credits;
     summary.autoAllocated += r.autoAllocated;
@@ -199,7 +209,7 @@ export async function importStatements(store: Store, input: ImportStatementsInpu
       .execute();
     const transactions = new Map<string, StatementEntry>();
     for (const statement of input.statements) {
-      const keys = entryKeys(statement);
+      const keys = keysOf.get(statement)!;
       statement.entries.forEach((e, i) => {
         if (e.transactions) transactions.set(`${statement.account}|${keys[i]}`, e);
       });
@@ -242,15 +252,16 @@ async function learnMandateAccounts(store: Store, tenantId: string, statements: 
     }
   }
   if (ibans.size === 0) return;
+  // (IBANs as normalised are letters and digits: one comma-separated string is far cheaper to send than an array.)
   await store.rawTransaction((s) =>
     s.query(
       `INSERT INTO debtor_accounts (tenant_id, iban, debtor_id, origin)
        SELECT DISTINCT $1, upper(replace(record->>'iban', ' ', '')), record->>'debtorId', 'mandate'
        FROM provider_records
        WHERE tenant_id = $1 AND provider = 'sepa-direct-debit' AND kind = 'mandate' AND record->>'debtorId' IS NOT NULL
-         AND upper(replace(record->>'iban', ' ', '')) = ANY($2::text[])
+         AND upper(replace(record->>'iban', ' ', '')) = ANY(string_to_array($2, ','))
        ON CONFLICT (tenant_id, iban, debtor_id) DO NOTHING`,
-      [tenantId, [...ibans]],
+      [tenantId, [...ibans].join(',')],
     ),
   );
 }
@@ -318,41 +329,39 @@ interface EntryRow {
   lane: number;
 }
 
-const ENTRY_COLUMNS = [
-  'tenant_id',
-  'entry_id',
-  'statement_id',
-  'account',
-  'entry_key',
-  'position',
-  'currency',
-  'amount_minor',
-  'booking_date',
-  'value_date',
-  'bank_reference',
-  'end_to_end_id',
-  'mandate_id',
-  'creditor_reference',
-  'remittance',
-  'counterparty_name',
-  'counterparty_iban',
-  'counterparty_bic',
-  'return_reason',
-  'charges_minor',
-  'kind',
-  'status',
-  'confidence',
-  'matched_by',
-  'debtor_id',
-  'payment_id',
-  'suggestions',
-  'note',
-] as const;
+/**
+ * The entries of a batch, as JSON from node: $1 tenant, $2 the batch's id (with the entry's position in its statement
+ * it makes a unique, time-ordered entry id), $3 statement, $4 account, $5 currency, $6 the entries.
+ */
+const INSERT_ENTRIES_SQL = `
+INSERT INTO statement_entries (tenant_id, entry_id, statement_id, account, entry_key, position, currency, amount_minor,
+  booking_date, value_date, bank_reference, end_to_end_id, mandate_id, creditor_reference, remittance,
+  counterparty_name, counterparty_iban, counterparty_bic, return_reason, charges_minor, kind, status, confidence,
+  matched_by, debtor_id, payment_id, suggestions, note)
+SELECT $1, ${seqSql('$2', 'x.p', 6)}, $3, $4, x.k, x.p, $5, x.a, x.bd, x.vd, x.ref, x.e2e, x.mandate, x.cref, x.rem,
+  x.cpn, x.cpi, x.cpb, x.rr, x.ch, x.kind, x.st, x.conf, x.by, x.debtor, x.pay, coalesce(x.sg, '[]'::jsonb), x.note
+FROM json_to_recordset($6::json) AS x(k text, p int, a bigint, bd date, vd date, ref text, e2e text, mandate text,
+  cref text, rem text, cpn text, cpi text, cpb text, rr text, ch bigint, kind text, st text, conf float8, by text,
+  debtor text, pay text, sg jsonb, note text)`;
 
 interface BatchStatement {
   statementId: string;
   account: string;
   currency: string;
+}
+
+/**
+ * What the matcher decided for one entry, and no more: a batch waits for its booking with it, so the candidates it was
+ * decided from are let go at once.
+ */
+interface Outcome {
+  /** The debtor and items to allocate to, when the confidence reached the threshold. */
+  auto?: ScoredCandidate;
+  /** The auto debtor's open items, when over-payments pay the debtor's other items. */
+  others?: OpenItem[];
+  /** Ranked, for the worklist (empty when allocated automatically). */
+  suggestions: Suggestion[];
+  confidence: number | null;
 }
 
 /** A batch read and matched, not booked yet. */
@@ -364,11 +373,11 @@ interface MatchedBatch {
   rows: EntryRow[];
   credits: EntryRow[];
   toMatch: EntryRow[];
-  decisions: Decision[];
-  candidates: Candidate[][];
+  /** Per entry of `toMatch`: what the matcher decided. */
+  outcomes: Outcome[];
+  findings: BatchFindings;
 }
 
-/** The keys of a batch already imported for the account; cheap when none is in the batch's date range. */
 /** A stable lane for a debtor or an entry key. */
 function laneOf(id: string, lanes: number): number {
   if (lanes === 1) return 0;
@@ -377,6 +386,7 @@ function laneOf(id: string, lanes: number): number {
   return (h >>> 0) % lanes;
 }
 
+/** The keys of a batch already imported for the account; cheap when none is in the batch's date range. */
 async function importedKeys(s: RawSession, tenantId: string, account: string, batch: readonly Prepared[]) {
   // Entry keys begin with the booking date: when the account has no entry in the batch's date range (the usual daily
   // import), nothing in it can have been imported before. (entry_key is COLLATE "C": the range is byte order.)
@@ -430,7 +440,8 @@ async function readBatch(
   const credits = rows.filter((r) => r.kind === 'credit');
 
   // Collections our sepa-direct-debit provider submitted: settled by end-to-end id after the batch (collections.ts).
-  const e2eIds = [...new Set(credits.flatMap((r) => collectionEndToEndIds(r.p.entry)))];
+  const endToEnd = credits.map((r) => collectionEndToEndIds(r.p.entry));
+  const e2eIds = [...new Set(endToEnd.flat())];
   const collectionIds = new Set<string>();
   if (e2eIds.length > 0) {
     const { rows: found } = await s.query<{ ref: string }>(
@@ -444,27 +455,43 @@ async function readBatch(
     for (const f of found) collectionIds.add(f.ref);
   }
   const toMatch: EntryRow[] = [];
-  for (const r of credits) {
-    if (collectionEndToEndIds(r.p.entry).some((id) => collectionIds.has(id))) r.matchedBy = 'collection';
+  credits.forEach((r, i) => {
+    if (endToEnd[i]!.some((id) => collectionIds.has(id))) r.matchedBy = 'collection';
     else toMatch.push(r);
-  }
-  const probes: EntryProbe[] = toMatch.map((r) => probeOf(r.p.entry, stmt.currency));
-  const { decisions, candidates } = await matchBatch(s, tenantId, stmt.currency, probes, settings);
-  // What is booked for a debtor is booked in the debtor's lane: lanes never share an item.
-  decisions.forEach((d, i) => {
-    if (d.auto) toMatch[i]!.lane = laneOf(d.auto.debtorId, lanes);
   });
-  return { stmt, batch, knownKeys: [...seen], rows, credits, toMatch, decisions, candidates };
+  const probes: EntryProbe[] = toMatch.map((r) => probeOf(r.p.entry, stmt.currency));
+  const { decisions, candidates, findings } = await matchBatch(s, tenantId, stmt.currency, probes, settings);
+  const others = settings.overpayment === 'other-items';
+  const outcomes = decisions.map((d, i): Outcome => {
+    const confidence = d.auto?.confidence ?? d.ranked[0]?.confidence ?? null;
+    if (!d.auto) return { suggestions: d.ranked.map(toSuggestion), confidence };
+    // What is booked for a debtor is booked in the debtor's lane: lanes never share an item.
+    toMatch[i]!.lane = laneOf(d.auto.debtorId, lanes);
+    const debtorId = d.auto.debtorId;
+    return {
+      auto: d.auto,
+      ...(others ? { others: candidates[i]!.find((c) => c.debtorId === debtorId)?.open ?? [] } : {}),
+      suggestions: [],
+      confidence,
+    };
+  });
+  return { stmt, batch, knownKeys: [...seen], rows, credits, toMatch, outcomes, findings };
 }
 
-/** Books a matched batch in one transaction: what is still new, with the items read again under lock. */
+/**
+ * Books a matched batch in one transaction: what is still new. `amounts` says what the plan starts from: the open
+ * amounts read while matching, overridden by those the batch booked meanwhile left (booking refuses the batch when
+ * anyone else changed one of them), or `lock`: the items locked in item order (so lanes and other writers never
+ * deadlock) and read again.
+ */
 async function writeBatch(
   s: RawSession,
   tenantId: string,
   settings: CashSettings,
   m: MatchedBatch,
   lane: number,
-): Promise<BatchResult & { keys: string[]; currency: string }> {
+  amounts: ReadonlyMap<string, number> | 'lock',
+): Promise<BatchResult & { keys: string[]; currency: string; left: Map<string, number> }> {
   const { stmt } = m;
   const result = {
     credits: 0,
@@ -477,6 +504,7 @@ async function writeBatch(
     worklistMinor: 0,
     keys: [] as string[],
     currency: stmt.currency,
+    left: new Map<string, number>(),
   };
   const keep = (r: EntryRow) => r.lane === lane;
   const rows = m.rows.filter(keep);
@@ -486,92 +514,71 @@ async function writeBatch(
   result.credits = credits.length;
   result.ignored = rows.filter((r) => r.kind === 'debit').length;
   for (const r of credits) result.receivedMinor += r.p.entry.amountMinor;
-  const { decisions, candidates, toMatch } = m;
+  const { outcomes, toMatch } = m;
 
-  // Lock what the automatic allocations touch (in item order, so lanes and other writers never deadlock) and read it
-  // fresh: a batch booked a moment ago may have paid some of it. Then plan entry by entry against running amounts.
-  // (The lock also makes the allocations' foreign key checks on the items free.)
-  const wanted = new Set<string>();
-  decisions.forEach((d, i) => {
-    if (!d.auto || !keep(toMatch[i]!)) return;
-    for (const it of d.auto.items) wanted.add(it.itemId);
-    if (settings.overpayment === 'other-items') {
-      for (const it of candidates[i]!.find((c) => c.debtorId === d.auto!.debtorId)?.open ?? []) wanted.add(it.itemId);
-    }
+  // The items the automatic allocations may touch, with the open amount each had when it was read.
+  const wanted = new Map<string, number>();
+  outcomes.forEach((o, i) => {
+    if (!o.auto || !keep(toMatch[i]!)) return;
+    for (const it of o.auto.items) wanted.set(it.itemId, it.openMinor);
+    for (const it of o.others ?? []) wanted.set(it.itemId, it.openMinor);
   });
-  const running = new Map<string, BookableItem & { open: number; dueDate: string }>();
-  if (wanted.size > 0) {
-    const { rows: locked } = await s.query<{
-      item_id: string;
-      source: string;
-      source_key: string;
-      external_id: string;
-      document_number: string;
-      currency: string;
-      open_minor: number;
-      status: string;
-      due_date: string;
-    }>(
-      `SELECT item_id, source, source_key, external_id, document_number, currency, open_minor, status, due_date
-       FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[]) ORDER BY item_id FOR UPDATE`,
-      [tenantId, [...wanted]],
-    );
-    for (const l of locked) {
-      const open = l.status === 'open' ? Number(l.open_minor) : 0;
-      running.set(l.item_id, {
-        itemId: l.item_id,
-        source: l.source,
-        sourceKey: l.source_key,
-        externalId: l.external_id,
-        documentNumber: l.document_number,
-        currency: l.currency,
-        openMinor: open,
-        open,
-        dueDate: l.due_date,
-      });
+  // Running open amounts while the batch is planned entry by entry.
+  const running = new Map<string, number>();
+  // Items read open that the batch booked meanwhile paid in full: the plan skips them, so booking checks they still are.
+  const paid: string[] = [];
+  if (amounts !== 'lock') {
+    for (const [itemId, read] of wanted) {
+      const open = amounts.get(itemId) ?? read;
+      running.set(itemId, open);
+      if (open <= 0) paid.push(itemId);
     }
+  } else if (wanted.size > 0) {
+    // (The lock also makes the allocations' foreign key checks on the items wait for nobody.)
+    const { rows: locked } = await s.query<{ item_id: string; open_minor: number; status: string }>(
+      `SELECT item_id, open_minor, status FROM items WHERE tenant_id = $1 AND item_id = ANY($2::text[])
+       ORDER BY item_id FOR UPDATE`,
+      [tenantId, [...wanted.keys()]],
+    );
+    for (const l of locked) running.set(l.item_id, l.status === 'open' ? Number(l.open_minor) : 0);
   }
   const isFee = feeMatcher(settings.feeDocumentPattern);
   const current = (items: readonly OpenItem[]) =>
     items.flatMap((i) => {
-      const r = running.get(i.itemId);
-      return r && r.open > 0 ? [{ ...i, openMinor: r.open, isFee: isFee(i) }] : [];
+      const open = running.get(i.itemId);
+      return open !== undefined && open > 0 ? [{ ...i, openMinor: open, isFee: isFee(i) }] : [];
     });
 
   const bookings: Booking[] = [];
   const learnt: { iban: string; debtorId: string }[] = [];
   toMatch.forEach((r, i) => {
     if (!keep(r)) return;
-    const d = decisions[i]!;
-    r.confidence = d.auto?.confidence ?? d.ranked[0]?.confidence ?? null;
-    if (!d.auto) {
-      r.suggestions = d.ranked.map(toSuggestion);
-      r.status = d.ranked.length > 0 ? 'suggested' : 'unmatched';
-      if (d.ranked.length > 0) result.suggested++;
+    const o = outcomes[i]!;
+    r.confidence = o.confidence;
+    const auto = o.auto;
+    if (!auto) {
+      r.suggestions = o.suggestions;
+      r.status = o.suggestions.length > 0 ? 'suggested' : 'unmatched';
+      if (o.suggestions.length > 0) result.suggested++;
       else result.unmatched++;
       result.worklistMinor += r.p.entry.amountMinor;
       return;
     }
     const e = r.p.entry;
-    const plan = planAllocation(e.amountMinor, current(d.auto.items), settings.allocationOrder);
-    if (plan.unallocatedMinor > 0 && settings.overpayment === 'other-items') {
-      const named = new Set(d.auto.items.map((it) => it.itemId));
-      const others = (candidates[i]!.find((c) => c.debtorId === d.auto!.debtorId)?.open ?? []).filter(
-        (it) => !named.has(it.itemId),
-      );
+    const plan = planAllocation(e.amountMinor, current(auto.items), settings.allocationOrder);
+    if (plan.unallocatedMinor > 0 && o.others) {
+      const named = new Set(auto.items.map((it) => it.itemId));
+      const others = o.others.filter((it) => !named.has(it.itemId));
       const more = planAllocation(plan.unallocatedMinor, current(others), settings.allocationOrder);
       plan.allocations.push(...more.allocations);
       plan.unallocatedMinor = more.unallocatedMinor;
     }
     const lines: BookingLine[] = plan.allocations.map((a) => {
-      const item = running.get(a.itemId)!;
-      const before = item.open;
-      item.open -= a.amountMinor;
-      return {
-        item: { ...item, openMinor: before },
-        amountMinor: a.amountMinor,
-        cleared: item.open === 0,
-      };
+      const before = running.get(a.itemId)!;
+      const after = before - a.amountMinor;
+      running.set(a.itemId, after);
+      result.left.set(a.itemId, after);
+      return { itemId: a.itemId, amountMinor: a.amountMinor, openBeforeMinor: before, cleared: after === 0 };
     });
     const paymentId = newId();
     bookings.push({
@@ -579,7 +586,7 @@ async function writeBatch(
       idempotencyKey: paymentKeyOf(stmt.account, r.p.key),
       method: e.mandateId ? 'sepa_direct_debit' : 'sepa_credit_transfer',
       providerReference: e.endToEndId ?? e.reference ?? null,
-      debtorId: d.auto.debtorId,
+      debtorId: auto.debtorId,
       currency: stmt.currency,
       amountMinor: e.amountMinor,
       valueDate: e.valueDate ?? e.bookingDate,
@@ -588,55 +595,70 @@ async function writeBatch(
     });
     r.status = 'allocated';
     // Why, for the audit trail (the suggestions column is the worklist's).
-    r.note = d.auto.reasons.join('; ');
-    r.matchedBy = d.auto.matchedBy;
-    r.debtorId = d.auto.debtorId;
+    r.note = auto.reasons.join('; ');
+    r.matchedBy = auto.matchedBy;
+    r.debtorId = auto.debtorId;
     r.paymentId = paymentId;
     result.autoAllocated++;
     result.allocatedMinor += lines.reduce((n, l) => n + l.amountMinor, 0);
     const iban = normaliseIban(e.counterparty?.iban);
-    if (iban) learnt.push({ iban, debtorId: d.auto.debtorId });
+    // A payer account known and seen within the day needs no learning again (the upsert below would change nothing).
+    if (iban && !m.findings.recentAccounts.has(`${iban}|${auto.debtorId}`)) {
+      learnt.push({ iban, debtorId: auto.debtorId });
+    }
   });
   // Collections wait for their settlement; they count as worklist money until then.
   for (const r of credits) if (r.matchedBy === 'collection') result.worklistMinor += r.p.entry.amountMinor;
 
-  // The original items are stored with their open amount before the batch: writeBookings computes the new ones.
-  await writeBookings(s, tenantId, bookings);
+  await writeBookings(s, tenantId, bookings, paid);
   if (learnt.length > 0) {
     await s.query(
       `INSERT INTO debtor_accounts (tenant_id, iban, debtor_id, origin)
-       SELECT DISTINCT $1, iban, debtor_id, 'payment' FROM unnest($2::text[], $3::text[]) AS l(iban, debtor_id)
+       SELECT DISTINCT $1, iban, "debtorId", 'payment' FROM json_to_recordset($2::json) AS l(iban text, "debtorId" text)
        ORDER BY 2, 3
        ON CONFLICT (tenant_id, iban, debtor_id) DO UPDATE SET last_seen_at = now()
          WHERE debtor_accounts.last_seen_at < now() - interval '1 day'`,
-      [tenantId, learnt.map((l) => l.iban), learnt.map((l) => l.debtorId)],
+      [tenantId, JSON.stringify(learnt)],
     );
   }
-  await s.copyIn('statement_entries', ENTRY_COLUMNS, entryCsv(tenantId, stmt, rows));
+  // One time-ordered id per batch and the entry's position in its statement: unique, in order, no random bytes each.
+  await s.query(INSERT_ENTRIES_SQL, [
+    tenantId,
+    newId(),
+    stmt.statementId,
+    stmt.account,
+    stmt.currency,
+    JSON.stringify(rows.map(entryJson)),
+  ]);
   return result;
 }
 
-function* entryCsv(tenantId: string, stmt: BatchStatement, rows: readonly EntryRow[]): Iterable<string> {
-  // One time-ordered id per batch and the entry's position in its statement: unique, in order, no random bytes each.
-  const base = newId();
-  const head = `${csvField(tenantId)},`;
-  const tail = `${stmt.statementId},${csvField(stmt.account)},`;
-  let buf = '';
-  for (const r of rows) {
-    const e = r.p.entry;
-    buf += `${head}${base}.${String(r.p.position).padStart(6, '0')},${tail}${csvField(r.p.key)},${r.p.position},${stmt.currency},${e.amountMinor},${
-      e.bookingDate
-    },${e.valueDate ?? ''},${csvField(e.reference)},${csvField(e.endToEndId)},${csvField(e.mandateId)},${csvField(
-      e.creditorReference,
-    )},${csvField(e.remittance)},${csvField(e.counterparty?.name)},${csvField(
-      normaliseIban(e.counterparty?.iban) ?? e.counterparty?.iban,
-    )},${csvField(e.counterparty?.bic)},${csvField(e.returnReason)},${e.chargesMinor ?? ''},${r.kind},${r.status},${
-      r.confidence ?? ''
-    },${r.matchedBy ?? ''},${r.debtorId ?? ''},${r.paymentId ?? ''},${jsonField(r.suggestions)},${csvField(r.note)}\n`;
-    if (buf.length > 1 << 16) {
-      yield buf;
-      buf = '';
-    }
-  }
-  if (buf) yield buf;
+/** An entry row for {@link INSERT_ENTRIES_SQL}: absent keys are NULL. */
+function entryJson(r: EntryRow) {
+  const e = r.p.entry;
+  return {
+    k: r.p.key,
+    p: r.p.position,
+    a: e.amountMinor,
+    bd: e.bookingDate,
+    vd: e.valueDate || undefined,
+    ref: e.reference,
+    e2e: e.endToEndId,
+    mandate: e.mandateId,
+    cref: e.creditorReference,
+    rem: e.remittance,
+    cpn: e.counterparty?.name,
+    cpi: normaliseIban(e.counterparty?.iban) ?? e.counterparty?.iban,
+    cpb: e.counterparty?.bic,
+    rr: e.returnReason,
+    ch: e.chargesMinor,
+    kind: r.kind,
+    st: r.status,
+    conf: r.confidence ?? undefined,
+    by: r.matchedBy || undefined,
+    debtor: r.debtorId || undefined,
+    pay: r.paymentId || undefined,
+    sg: r.suggestions,
+    note: r.note ?? undefined,
+  };
 }

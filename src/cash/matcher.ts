@@ -1,7 +1,7 @@
 /**
  * Cash application's matcher: finds, for a batch of statement credits, the debtors and items each may pay, set-based —
- * one query per kind of evidence for the whole batch (RF references, document numbers, payer IBANs, the candidates'
- * open items, and amounts for what is left), never a round trip per entry — and scores them (scoring.ts).
+ * one statement for the whole batch and every kind of evidence (RF references, document numbers, payer IBANs, the
+ * candidates' open items, and amounts for what is left), never a round trip per entry — and scores them (scoring.ts).
  */
 import { isCreditorReference } from '../gateway/providers/bank-transfer/transformers';
 import type { RawSession } from '../store/db';
@@ -42,24 +42,128 @@ export function probeOf(entry: StatementEntry, currency: string): EntryProbe {
   };
 }
 
-interface ItemRow {
-  item_id: string;
-  debtor_id: string;
-  debtor_name: string | null;
-  source: string;
-  document_number: string;
-  open_minor: number;
-  due_date: string;
-}
-
-// Only what matching needs: every lookup row is an object, and a batch reads hundreds of thousands of them.
-const ITEM_COLUMNS =
-  'i.item_id, i.debtor_id, d.name AS debtor_name, i.source, i.document_number, i.open_minor, i.due_date';
-const WITH_DEBTOR = 'JOIN debtors d ON d.tenant_id = i.tenant_id AND d.debtor_id = i.debtor_id';
-
 /** Candidates beyond the nearest due dates that the amount lookup returns per entry. */
 const AMOUNT_CANDIDATES_BEFORE = 3;
 const AMOUNT_CANDIDATES_AFTER = 1;
+
+/**
+ * The candidate lookups of a batch as one statement: the references it quotes, the open items its document keys name
+ * (for entries without an issued reference), the debtors its payer IBANs are known for, the open items of those debtors
+ * (or only the items a reference was issued for), and — for entries none of that pointed at — open items of exactly the
+ * amount, nearest due dates first. Joins run in the database, each on its index; debtors' names are read once for all.
+ * The answer is one JSON document of arrays (rows of the kinds below), parsed by node in one call.
+ *
+ * $1 tenant, $2 currency, $3/$4 (entry, reference) pairs, $5/$6 (entry, document key) pairs, $7–$9 per entry in order:
+ * payer IBAN (empty: none), amount, booking date; $10 whether over-payments go to other items (then candidates need
+ * all items). Lists are comma-separated: every value is letters, digits and dashes (checked references and IBANs,
+ * document keys, dates, numbers), and one string per list is far cheaper to send than an array parameter.
+ */
+const CANDIDATES_SQL = `
+WITH
+pr AS MATERIALIZED (
+  SELECT * FROM unnest(string_to_array($3, ',')::int[], string_to_array($4, ',')) AS x(idx, reference)),
+refs AS MATERIALIZED (
+  SELECT r.reference, r.debtor_id, r.item_ids,
+         r.item_ids IS NOT NULL AND jsonb_typeof(r.item_ids) <> 'null' AS for_items
+  FROM payment_references r
+  WHERE r.tenant_id = $1 AND r.reference = ANY (ARRAY(SELECT DISTINCT reference FROM pr))),
+referenced AS MATERIALIZED (SELECT DISTINCT pr.idx FROM pr JOIN refs USING (reference)),
+pk AS MATERIALIZED (SELECT * FROM unnest(string_to_array($5, ',')::int[], string_to_array($6, ',')) AS x(idx, key)),
+docs AS MATERIALIZED (
+  SELECT i.document_key AS key, i.item_id, i.debtor_id, i.source, i.document_number, i.open_minor, i.due_date
+  FROM items i
+  WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2
+    AND i.document_key = ANY (ARRAY(
+      SELECT DISTINCT pk.key FROM pk WHERE NOT EXISTS (SELECT 1 FROM referenced r WHERE r.idx = pk.idx)))),
+pe AS MATERIALIZED (
+  SELECT (o - 1)::int AS idx, NULLIF(iban, '') AS iban, amount::bigint AS amount, d::date AS d
+  FROM unnest(string_to_array($7, ','), string_to_array($8, ','), string_to_array($9, ',')) WITH ORDINALITY
+    AS x(iban, amount, d, o)),
+ibans AS MATERIALIZED (
+  SELECT a.iban, a.debtor_id, a.last_seen_at >= now() - interval '1 day' AS recent
+  FROM debtor_accounts a
+  WHERE a.tenant_id = $1 AND a.iban = ANY (ARRAY(SELECT DISTINCT iban FROM pe WHERE iban IS NOT NULL))),
+-- Debtors whose open items all count: quoted for the whole account, or known by the payer's IBAN where the entry names
+-- none of their items (by a reference issued for items, or a document number); with over-payments to other items,
+-- every candidate.
+whole AS MATERIALIZED (
+  SELECT d.debtor_id, d.name FROM debtors d
+  WHERE d.tenant_id = $1 AND d.debtor_id = ANY (ARRAY(
+    SELECT debtor_id FROM refs WHERE NOT for_items OR $10
+    UNION SELECT a.debtor_id FROM pe JOIN ibans a ON a.iban = pe.iban
+      WHERE $10
+        OR NOT EXISTS (SELECT 1 FROM pr JOIN refs r ON r.reference = pr.reference
+                       WHERE pr.idx = pe.idx AND r.debtor_id = a.debtor_id AND r.for_items)
+        AND NOT EXISTS (SELECT 1 FROM pk JOIN docs x ON x.key = pk.key WHERE pk.idx = pe.idx AND x.debtor_id = a.debtor_id)
+    UNION SELECT debtor_id FROM docs WHERE $10))),
+named AS MATERIALIZED (
+  SELECT i.item_id, i.debtor_id, i.source, i.document_number, i.open_minor, i.due_date
+  FROM items i
+  WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2
+    AND i.item_id = ANY (ARRAY(SELECT jsonb_array_elements_text(item_ids) FROM refs WHERE for_items AND NOT $10))),
+bare AS MATERIALIZED (
+  SELECT pe.idx, pe.amount, pe.d FROM pe
+  WHERE pe.amount > 0
+    AND NOT EXISTS (SELECT 1 FROM referenced r WHERE r.idx = pe.idx)
+    AND NOT EXISTS (SELECT 1 FROM pk JOIN docs ON docs.key = pk.key
+                    JOIN debtors d ON d.tenant_id = $1 AND d.debtor_id = docs.debtor_id WHERE pk.idx = pe.idx)
+    AND NOT EXISTS (SELECT 1 FROM ibans WHERE ibans.iban = pe.iban)),
+amounts AS MATERIALIZED (
+  SELECT b.idx, i.item_id, i.debtor_id, i.source, i.document_number, i.open_minor, i.due_date
+  FROM bare b
+  CROSS JOIN LATERAL (
+    (SELECT * FROM items x WHERE x.tenant_id = $1 AND x.status = 'open' AND x.open_minor = b.amount
+       AND x.due_date <= b.d AND x.currency = $2 ORDER BY x.due_date DESC LIMIT ${AMOUNT_CANDIDATES_BEFORE})
+    UNION ALL
+    (SELECT * FROM items x WHERE x.tenant_id = $1 AND x.status = 'open' AND x.open_minor = b.amount
+       AND x.due_date > b.d AND x.currency = $2 ORDER BY x.due_date LIMIT ${AMOUNT_CANDIDATES_AFTER})
+  ) i),
+names AS MATERIALIZED (
+  SELECT d.debtor_id, d.name FROM debtors d
+  WHERE d.tenant_id = $1 AND d.debtor_id = ANY (ARRAY(
+    SELECT debtor_id FROM docs UNION SELECT debtor_id FROM named UNION SELECT debtor_id FROM amounts
+    UNION SELECT debtor_id FROM ibans)))
+SELECT json_build_object(
+  'refs', (SELECT json_agg(json_build_array(reference, debtor_id, item_ids)) FROM refs),
+  'docs', (SELECT json_agg(json_build_array(x.key, x.item_id, x.debtor_id, n.name, x.source, x.document_number,
+             x.open_minor, x.due_date) ORDER BY x.key, x.item_id) FROM docs x JOIN names n USING (debtor_id)),
+  'ibans', (SELECT json_agg(json_build_array(iban, debtor_id, recent) ORDER BY iban, debtor_id) FROM ibans),
+  'owners', (SELECT json_agg(json_build_array(debtor_id, name)) FROM (
+               SELECT debtor_id, name FROM whole
+               UNION SELECT n.debtor_id, n.name FROM names n
+               WHERE EXISTS (SELECT 1 FROM named x WHERE x.debtor_id = n.debtor_id)
+                 OR EXISTS (SELECT 1 FROM ibans a WHERE a.debtor_id = n.debtor_id)
+             ) o),
+  'open', (SELECT json_agg(json_build_array(x.debtor_id, x.item_id, x.source, x.document_number, x.open_minor,
+             x.due_date) ORDER BY x.debtor_id, x.item_id) FROM (
+             SELECT i.debtor_id, i.item_id, i.source, i.document_number, i.open_minor, i.due_date
+             FROM whole w JOIN items i ON i.tenant_id = $1 AND i.debtor_id = w.debtor_id AND i.status = 'open'
+               AND i.currency = $2
+             UNION
+             SELECT x.debtor_id, x.item_id, x.source, x.document_number, x.open_minor, x.due_date
+             FROM named x WHERE EXISTS (SELECT 1 FROM names n WHERE n.debtor_id = x.debtor_id)) x),
+  'amounts', (SELECT json_agg(json_build_array(x.idx, x.item_id, x.debtor_id, n.name, x.source, x.document_number,
+             x.open_minor, x.due_date) ORDER BY x.idx, x.due_date DESC, x.item_id) FROM amounts x JOIN names n USING (debtor_id))
+)::text AS found`;
+
+/** Rows of the answer: [document key | entry index | owner, item id, debtor, name, source, document, open, due]. */
+type ItemTuple = [string, string, string, string | null, string, string, number, string];
+type OpenTuple = [string, string, string, string, number, string];
+
+interface Found {
+  refs: [string, string, string[] | null][] | null;
+  docs: ItemTuple[] | null;
+  ibans: [string, string, boolean][] | null;
+  owners: [string, string | null][] | null;
+  open: OpenTuple[] | null;
+  amounts: [number, string, string, string | null, string, string, number, string][] | null;
+}
+
+/** What a batch's lookups found besides the decisions: the payer accounts known and recently seen. */
+export interface BatchFindings {
+  /** `iban|debtorId` of payer accounts already known and seen within a day (learning them again changes nothing). */
+  recentAccounts: Set<string>;
+}
 
 /**
  * Finds and scores the candidates of a batch of credits in one currency. Returns one decision per probe, in order.
@@ -71,98 +175,93 @@ export async function matchBatch(
   currency: string,
   probes: readonly EntryProbe[],
   settings: CashSettings,
-): Promise<{ decisions: Decision[]; candidates: Candidate[][] }> {
+): Promise<{ decisions: Decision[]; candidates: Candidate[][]; findings: BatchFindings }> {
   const isFee = feeMatcher(settings.feeDocumentPattern);
-  const toItem = (r: ItemRow): OpenItem => ({
-    itemId: r.item_id,
-    debtorId: r.debtor_id,
-    debtorName: r.debtor_name,
-    source: r.source,
-    documentNumber: r.document_number,
-    openMinor: Number(r.open_minor),
-    dueDate: r.due_date,
-    isFee: isFee({ source: r.source, documentNumber: r.document_number }),
+  const others = settings.overpayment === 'other-items';
+  const item = (
+    itemId: string,
+    debtorId: string,
+    debtorName: string | null,
+    source: string,
+    documentNumber: string,
+    openMinor: number,
+    dueDate: string,
+  ): OpenItem => ({
+    itemId,
+    debtorId,
+    debtorName,
+    source,
+    documentNumber,
+    openMinor,
+    dueDate,
+    isFee: isFee({ source, documentNumber }),
   });
 
-  // (a) RF references Clearhub issued.
-  const allRefs = [...new Set(probes.flatMap((p) => p.references))];
-  const refs = new Map<string, { debtorId: string; itemIds: string[] | null }>();
-  if (allRefs.length > 0) {
-    const { rows } = await s.query<{ reference: string; debtor_id: string; item_ids: string[] | null }>(
-      'SELECT reference, debtor_id, item_ids FROM payment_references WHERE tenant_id = $1 AND reference = ANY($2::text[])',
-      [tenantId, allRefs],
-    );
-    for (const r of rows) refs.set(r.reference, { debtorId: r.debtor_id, itemIds: r.item_ids });
-  }
+  const refIdx: number[] = [];
+  const refs: string[] = [];
+  const keyIdx: number[] = [];
+  const keys: string[] = [];
+  const ibans: string[] = [];
+  const amounts: number[] = [];
+  const dates: string[] = [];
+  probes.forEach((p, i) => {
+    for (const r of p.references) {
+      refIdx.push(i);
+      refs.push(r);
+    }
+    for (const k of p.documentKeys) {
+      keyIdx.push(i);
+      keys.push(k);
+    }
+    ibans.push(p.iban ?? '');
+    amounts.push(p.facts.amountMinor);
+    dates.push(p.facts.bookingDate);
+  });
+  const found: Found =
+    probes.length === 0
+      ? { refs: null, docs: null, ibans: null, owners: null, open: null, amounts: null }
+      : JSON.parse(
+          (
+            await s.query<{ found: string }>(CANDIDATES_SQL, [
+              tenantId,
+              currency,
+              refIdx.join(','),
+              refs.join(','),
+              keyIdx.join(','),
+              keys.join(','),
+              ibans.join(','),
+              amounts.join(','),
+              dates.join(','),
+              others,
+            ])
+          ).rows[0]!.found,
+        );
 
-  // (b) Document numbers: every key of every entry in one index lookup — except entries that quote a reference we
-  // issued: that names debtor and items already, and most keys found in text are not document numbers.
-  const referenced = (p: EntryProbe) => p.references.some((r) => refs.has(r));
-  const allKeys = [...new Set(probes.flatMap((p) => (referenced(p) ? [] : p.documentKeys)))];
+  const byRef = new Map<string, { debtorId: string; itemIds: string[] | null }>();
+  for (const [reference, debtorId, itemIds] of found.refs ?? []) byRef.set(reference, { debtorId, itemIds });
   const byKey = new Map<string, OpenItem[]>();
-  if (allKeys.length > 0) {
-    const { rows } = await s.query<ItemRow & { key: string }>(
-      `SELECT i.document_key AS key, ${ITEM_COLUMNS}
-       FROM items i ${WITH_DEBTOR}
-       WHERE i.tenant_id = $1 AND i.status = 'open' AND i.currency = $2 AND i.document_key = ANY($3::text[])`,
-      [tenantId, currency, allKeys],
-    );
-    for (const r of rows) {
-      const list = byKey.get(r.key) ?? [];
-      list.push(toItem(r));
-      byKey.set(r.key, list);
-    }
+  for (const [key, ...r] of found.docs ?? []) {
+    const list = byKey.get(key);
+    const it = item(...r);
+    if (list) list.push(it);
+    else byKey.set(key, [it]);
   }
-
-  // (c) Payer IBANs known from mandates and earlier payments.
-  const allIbans = [...new Set(probes.flatMap((p) => (p.iban ? [p.iban] : [])))];
   const byIban = new Map<string, string[]>();
-  if (allIbans.length > 0) {
-    const { rows } = await s.query<{ iban: string; debtor_id: string }>(
-      'SELECT iban, debtor_id FROM debtor_accounts WHERE tenant_id = $1 AND iban = ANY($2::text[])',
-      [tenantId, allIbans],
-    );
-    for (const r of rows) byIban.set(r.iban, [...(byIban.get(r.iban) ?? []), r.debtor_id]);
+  const recentAccounts = new Set<string>();
+  for (const [iban, debtorId, recent] of found.ibans ?? []) {
+    const list = byIban.get(iban);
+    if (list) list.push(debtorId);
+    else byIban.set(iban, [debtorId]);
+    if (recent) recentAccounts.add(`${iban}|${debtorId}`);
   }
-
-  // Open items the candidates need: all of a debtor's for IBAN candidates and references issued for the whole account
-  // (and every candidate's when over-payments go to other items), only the named ones for references issued for items.
-  const whole = new Set<string>();
-  const named = new Set<string>();
-  const others = settings.overpayment === 'other-items';
-  for (const p of probes) {
-    for (const ref of p.references) {
-      const r = refs.get(ref);
-      if (!r) continue;
-      if (r.itemIds && !others) for (const id of r.itemIds) named.add(id);
-      else whole.add(r.debtorId);
-    }
-    if (p.iban) for (const d of byIban.get(p.iban) ?? []) whole.add(d);
-    if (others) for (const k of p.documentKeys) for (const i of byKey.get(k) ?? []) whole.add(i.debtorId);
-  }
-  const openByDebtor = new Map<string, OpenItem[]>();
   const debtorNames = new Map<string, string | null>();
-  if (whole.size > 0 || named.size > 0) {
-    const { rows } = await s.query<Partial<ItemRow> & { owner: string; owner_name: string }>(
-      `SELECT d.debtor_id AS owner, d.name AS owner_name, ${ITEM_COLUMNS}
-       FROM debtors d
-       LEFT JOIN items i ON i.tenant_id = d.tenant_id AND i.debtor_id = d.debtor_id AND i.status = 'open' AND i.currency = $2
-       WHERE d.tenant_id = $1 AND d.debtor_id = ANY($3::text[])
-       UNION ALL
-       SELECT i.debtor_id, d.name, ${ITEM_COLUMNS}
-       FROM items i ${WITH_DEBTOR}
-       WHERE i.tenant_id = $1 AND i.item_id = ANY($4::text[]) AND i.status = 'open' AND i.currency = $2`,
-      [tenantId, currency, [...whole], [...named]],
-    );
-    const seen = new Set<string>();
-    for (const r of rows) {
-      debtorNames.set(r.owner, r.owner_name);
-      if (!r.item_id || seen.has(r.item_id)) continue;
-      seen.add(r.item_id);
-      const list = openByDebtor.get(r.owner) ?? [];
-      list.push(toItem(r as ItemRow));
-      openByDebtor.set(r.owner, list);
-    }
+  for (const [debtorId, name] of found.owners ?? []) debtorNames.set(debtorId, name);
+  const openByDebtor = new Map<string, OpenItem[]>();
+  for (const [debtorId, itemId, source, documentNumber, openMinor, dueDate] of found.open ?? []) {
+    const it = item(itemId, debtorId, debtorNames.get(debtorId) ?? null, source, documentNumber, openMinor, dueDate);
+    const list = openByDebtor.get(debtorId);
+    if (list) list.push(it);
+    else openByDebtor.set(debtorId, [it]);
   }
 
   const candidates: Candidate[][] = probes.map((p) => {
@@ -176,15 +275,15 @@ export async function matchBatch(
       return c;
     };
     for (const ref of p.references) {
-      const r = refs.get(ref);
+      const r = byRef.get(ref);
       if (r && !byDebtor.get(r.debtorId)?.reference) {
         get(r.debtorId, debtorNames.get(r.debtorId) ?? null).reference = { reference: ref, itemIds: r.itemIds };
       }
     }
     for (const key of p.documentKeys) {
-      for (const item of byKey.get(key) ?? []) {
-        const c = get(item.debtorId, item.debtorName);
-        if (!c.documents.some((d) => d.item.itemId === item.itemId)) c.documents.push({ item, key });
+      for (const it of byKey.get(key) ?? []) {
+        const c = get(it.debtorId, it.debtorName);
+        if (!c.documents.some((d) => d.item.itemId === it.itemId)) c.documents.push({ item: it, key });
       }
     }
     if (p.iban) {
@@ -194,42 +293,20 @@ export async function matchBatch(
     return [...byDebtor.values()];
   });
 
-  // (d) Amount and date, for the entries nothing else pointed at: open items of exactly that amount, nearest due
-  // dates first (two index probes per entry, in one statement).
-  const bare = probes.flatMap((p, idx) => (candidates[idx]!.length === 0 && p.facts.amountMinor > 0 ? [idx] : []));
-  if (bare.length > 0) {
-    const { rows } = await s.query<ItemRow & { idx: number }>(
-      `SELECT a.idx, ${ITEM_COLUMNS}
-       FROM unnest($3::bigint[], $4::date[], $5::int[]) AS a(amount, d, idx)
-       CROSS JOIN LATERAL (
-         (SELECT * FROM items x WHERE x.tenant_id = $1 AND x.status = 'open' AND x.open_minor = a.amount
-            AND x.due_date <= a.d AND x.currency = $2 ORDER BY x.due_date DESC LIMIT ${AMOUNT_CANDIDATES_BEFORE})
-         UNION ALL
-         (SELECT * FROM items x WHERE x.tenant_id = $1 AND x.status = 'open' AND x.open_minor = a.amount
-            AND x.due_date > a.d AND x.currency = $2 ORDER BY x.due_date LIMIT ${AMOUNT_CANDIDATES_AFTER})
-       ) i ${WITH_DEBTOR}`,
-      [
-        tenantId,
-        currency,
-        bare.map((i) => probes[i]!.facts.amountMinor),
-        bare.map((i) => probes[i]!.facts.bookingDate),
-        bare,
-      ],
-    );
-    for (const r of rows) {
-      const list = candidates[r.idx]!;
-      const item = toItem(r);
-      let c = list.find((x) => x.debtorId === item.debtorId);
-      if (!c) {
-        c = { debtorId: item.debtorId, debtorName: item.debtorName, documents: [], open: [], amountOnly: true };
-        list.push(c);
-      }
-      c.open.push(item);
+  // Amount and date, for the entries nothing else pointed at (found by the same statement).
+  for (const [i, ...r] of found.amounts ?? []) {
+    const list = candidates[i]!;
+    const it = item(...r);
+    let c = list.find((x) => x.debtorId === it.debtorId);
+    if (!c) {
+      c = { debtorId: it.debtorId, debtorName: it.debtorName, documents: [], open: [], amountOnly: true };
+      list.push(c);
     }
+    c.open.push(it);
   }
 
   const decisions = probes.map((p, i) =>
     decide(p.facts, candidates[i]!, settings.allocationOrder, settings.autoThreshold),
   );
-  return { decisions, candidates };
+  return { decisions, candidates, findings: { recentAccounts } };
 }

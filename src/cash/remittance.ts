@@ -27,6 +27,14 @@ export function squash(text: string): string {
   return text.replace(/[^A-Za-z0-9]+/g, '').toUpperCase();
 }
 
+/** {@link documentKey} of letters and digits only (a run of tokens joined): the same key without the regular expression. */
+function alnumKey(joined: string): string | null {
+  let i = 0;
+  while (i < joined.length && (joined.charCodeAt(i) < 48 || joined.charCodeAt(i) > 57)) i++;
+  while (i < joined.length && joined.charCodeAt(i) === 48) i++;
+  return i === joined.length ? null : joined.slice(i).toUpperCase();
+}
+
 /** Shortest key worth looking up: shorter numbers (days, counts, house numbers) match too many documents by chance. */
 export const MIN_KEY_LENGTH = 3;
 /** Tokens joined into one candidate at most: "2024 0042 01" is one number written in three groups. */
@@ -54,7 +62,7 @@ export function remittanceDocumentKeys(text: string | undefined): string[] {
       const t = tokens[j]!;
       if (j > i && !hasDigit(t)) break;
       joined += t;
-      const key = documentKey(joined);
+      const key = alnumKey(joined);
       if (key && key.length >= MIN_KEY_LENGTH) keys.add(key);
     }
   }
@@ -134,8 +142,21 @@ const NAME_NOISE = new Set([
 const TRANSLITERATE: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', ß: 'ss', é: 'e', è: 'e', á: 'a', à: 'a' };
 
 /** The words of a name that tell it apart: lower case, umlauts written out, legal forms and salutations dropped. */
-export function nameTokens(name: string | undefined | null): Set<string> {
+export function nameTokens(name: string | undefined | null): ReadonlySet<string> {
   if (!name) return new Set();
+  let tokens = tokenCache.get(name);
+  if (!tokens) {
+    tokens = tokenize(name);
+    if (tokenCache.size > 100_000) tokenCache.clear();
+    tokenCache.set(name, tokens);
+  }
+  return tokens;
+}
+
+/** Names seen lately and their words: the same payers and debtors come up again and again in a statement. */
+const tokenCache = new Map<string, ReadonlySet<string>>();
+
+function tokenize(name: string): Set<string> {
   const words = name
     .toLowerCase()
     .replace(/[äöüßéèáà]/g, (c) => TRANSLITERATE[c] ?? c)

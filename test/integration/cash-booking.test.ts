@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { planAllocation } from '../../src/cash/allocation-rules';
-import { type Booking, writeBookings } from '../../src/cash/booking';
+import { BOOKING_CONFLICT, type Booking, writeBookings } from '../../src/cash/booking';
 import { documentKey } from '../../src/cash/remittance';
 import { allocateSettled } from '../../src/gateway/settlement';
 import type { Store } from '../../src/store/db';
@@ -154,16 +154,9 @@ describe.each(STORE_FACTORIES)('bulk booking on $name', (factory) => {
       lines: plan.allocations.map((a) => {
         const i = viaBulk.find((x) => x.item_id === a.itemId)!;
         return {
-          item: {
-            itemId: i.item_id,
-            source: i.source,
-            sourceKey: i.source_key,
-            externalId: i.external_id,
-            documentNumber: i.document_number,
-            currency: i.currency,
-            openMinor: i.open_minor,
-          },
+          itemId: i.item_id,
           amountMinor: a.amountMinor,
+          openBeforeMinor: i.open_minor,
           cleared: a.amountMinor === i.open_minor,
         };
       }),
@@ -180,6 +173,57 @@ describe.each(STORE_FACTORIES)('bulk booking on $name', (factory) => {
       { source_key: 'K2', open_minor: 28_90, status: 'open' },
       { source_key: 'K3', open_minor: 20_00, status: 'open' },
     ]);
+  });
+
+  test('a batch planned with amounts that changed meanwhile writes nothing', async () => {
+    const items = await seed(store, 'three');
+    await store.db.deleteFrom('payments').where('payment_id', '=', 'pay-three').execute();
+    const [k1, k2] = items;
+    const booking = (openBeforeMinor: number): Booking => ({
+      paymentId: 'pay-three',
+      idempotencyKey: 'statement:x:3',
+      method: 'sepa_credit_transfer',
+      providerReference: null,
+      debtorId: k1!.debtor_id,
+      currency: 'EUR',
+      amountMinor: 50_00,
+      valueDate: '2026-11-20',
+      receivedAt: '2026-11-20',
+      lines: [{ itemId: k1!.item_id, amountMinor: 50_00, openBeforeMinor, cleared: false }],
+    });
+    const untouched = async () => {
+      const rows = await store.db
+        .selectFrom('items')
+        .select(['open_minor', 'version'])
+        .where('tenant_id', '=', 'three')
+        .orderBy('source_key')
+        .execute();
+      const payments = await store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'three')
+        .execute();
+      expect(rows).toEqual(ITEMS.map(([, , amount]) => ({ open_minor: amount, version: 1 })));
+      expect(payments).toEqual([]);
+    };
+    // Planned with 100.00 open on K1, which is open for 119.00 (it changed since): refused, nothing written.
+    await expect(store.rawTransaction((s) => writeBookings(s, 'three', [booking(100_00)]))).rejects.toMatchObject({
+      code: BOOKING_CONFLICT,
+    });
+    await untouched();
+    // K2 taken as paid in full, but it is open: refused too (the plan would have paid it).
+    await expect(
+      store.rawTransaction((s) => writeBookings(s, 'three', [booking(119_00)], [k2!.item_id])),
+    ).rejects.toMatchObject({ code: BOOKING_CONFLICT });
+    await untouched();
+    // As planned: booked.
+    await store.rawTransaction((s) => writeBookings(s, 'three', [booking(119_00)]));
+    const k1now = await store.db
+      .selectFrom('items')
+      .select('open_minor')
+      .where('item_id', '=', k1!.item_id)
+      .executeTakeFirstOrThrow();
+    expect(k1now.open_minor).toBe(69_00);
   });
 
   test('the document key of the matcher is the one the store indexes', async () => {

@@ -48,6 +48,27 @@ describe('document numbers in remittance text', () => {
     expect(remittanceDocumentKeys(undefined)).toEqual([]);
   });
 
+  test('every key is the document key of the numbers it joins, letters and leading zeros included', () => {
+    // Tokens with letters before, between and after digits, and runs of zeros: the keys a document number written in
+    // full would be stored under, and no others.
+    const text = 'RG-00A7 0b12 X9 00000 k-0012B 2024/0042 ab 0007-x';
+    const tokens = text.split(/[^A-Za-z0-9]+/);
+    const expected = new Set<string>();
+    tokens.forEach((t, i) => {
+      if (!/\d/.test(t)) return;
+      for (let j = i, joined = ''; j < tokens.length && j < i + 4 && (j === i || /\d/.test(tokens[j]!)); j++) {
+        joined += tokens[j];
+        const key = documentKey(joined);
+        if (key && key.length >= 3) expected.add(key);
+      }
+    });
+    expect(new Set(remittanceDocumentKeys(text))).toEqual(expected);
+    expect([...expected].sort()).toEqual([
+      ...['12B', '12B2024', '12B20240042', '2024', '20240042', '900000'],
+      ...['A70B12', 'A70B12X9', 'A70B12X900000', 'B12', 'B12X9', 'B12X900000'],
+    ]);
+  });
+
   test('a remittance full of numbers cannot blow up the lookup', () => {
     const text = Array.from({ length: 200 }, (_, i) => `${1000 + i}`).join(' ');
     expect(remittanceDocumentKeys(text).length).toBeLessThanOrEqual(24);
