@@ -230,7 +230,9 @@ async function prepareSession(ctx: GatewayContext, tenantId: string, input: Crea
   };
 }
 
-const sessionItemOf = (r: AllocatableItemRow): SessionItem => ({
+const sessionItemOf = (
+  r: Pick<AllocatableItemRow, 'item_id' | 'source' | 'document_number' | 'due_date' | 'open_minor' | 'currency'>,
+): SessionItem => ({
   itemId: r.item_id,
   source: r.source,
   documentNumber: r.document_number,
@@ -413,14 +415,7 @@ export async function getSession(ctx: GatewayContext, tenantId: string, sessionI
     currency: s.currency,
     country: s.country,
     locale: s.locale,
-    items: items.map((r) => ({
-      itemId: r.item_id,
-      source: r.source,
-      documentNumber: r.document_number,
-      dueDate: r.due_date,
-      openMinor: r.open_minor,
-      currency: r.currency,
-    })),
+    items: items.map(sessionItemOf),
     methods: s.methods,
     withdrawn: [],
     returnUrl: s.return_url,
