@@ -135,12 +135,19 @@ describe.each(STORE_FACTORIES)('checkout answer on $name', (factory) => {
 
   test('two checkouts of the same items at once: the items are paid once, the rest stays as credit', async () => {
     const s = await setup();
-    const [a, b] = await Promise.all([
+    const settled = await Promise.allSettled([
       createAndPaySession(s.ctx, s.tenantId, { debtorId: s.debtorId }, card),
       createAndPaySession(s.ctx, s.tenantId, { debtorId: s.debtorId }, card),
     ]);
-    expect([a.payment?.state, b.payment?.state]).toEqual(['succeeded', 'succeeded']);
-    expect(a.payment!.allocatedMinor + b.payment!.allocatedMinor).toBe(15_000);
+    // When one checkout is done before the other reads the items, the other is refused before any money moves;
+    // otherwise both are paid, and what the second finds already paid stays on its payment as credit.
+    const paid = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const r of settled) {
+      if (r.status === 'rejected') expect(String(r.reason)).toMatch(/no open items to pay/);
+    }
+    expect(paid.length).toBeGreaterThanOrEqual(1);
+    for (const p of paid) expect(p.payment?.state).toBe('succeeded');
+    expect(paid.reduce((n, p) => n + p.payment!.allocatedMinor, 0)).toBe(15_000);
     expect(await s.open('A1')).toBe(0);
     expect(await s.open('A2')).toBe(0);
     const allocated = await store.db
