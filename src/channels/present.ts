@@ -130,12 +130,21 @@ export function intlLocale(locale: string): string {
 export function formatDate(value: string, locale: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
   try {
-    return new Intl.DateTimeFormat(intlLocale(locale), { dateStyle: 'medium', timeZone: 'UTC' }).format(
-      new Date(`${value}T00:00:00Z`),
-    );
+    return dateFormat(intlLocale(locale)).format(new Date(`${value}T00:00:00Z`));
   } catch {
     return value;
   }
+}
+
+/** Intl formatters are costly to make (~0.1 ms each, a notice prints dozens of dates): one per locale. */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(locale: string): Intl.DateTimeFormat {
+  let f = dateFormats.get(locale);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
+    dateFormats.set(locale, f);
+  }
+  return f;
 }
 
 /** Whole days from `from` to `to` (YYYY-MM-DD), negative when `to` is earlier. */

@@ -1,9 +1,15 @@
 /**
  * The two QR codes of a notice: the EPC069-12 GiroCode (the bank transfer pre-filled in a banking app; euro only) and
- * the pay link. The GiroCode is drawn by the bank-transfer room (`epcQrPng`), the pay link by `qrcode` directly.
+ * the pay link. Both are drawn by the bank-transfer room's QR helpers (one symbol per payload, as PNG or as modules).
  */
-import * as QRCode from 'qrcode';
-import { epcQrPng, epcQrSvg } from '../gateway/providers/bank-transfer/qr';
+import {
+  epcQrModules,
+  epcQrPng,
+  type QrModules,
+  qrModules,
+  qrPng,
+  qrSymbol,
+} from '../gateway/providers/bank-transfer/qr';
 import { giroCodePayload } from '../gateway/providers/bank-transfer/transformers';
 import { IMAGE_CIDS } from './present';
 import type { NoticeViewModel } from './view-model';
@@ -30,55 +36,23 @@ export async function giroCodePng(view: NoticeViewModel, scale = 6): Promise<Buf
 
 /** PNG of a pay link: error correction M, 4-module quiet zone. */
 export async function payLinkPng(url: string, scale = 6): Promise<Buffer> {
-  return QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale });
+  return qrPng(url, payLinkSymbol(url), { margin: 4, scale });
 }
 
-/**
- * A QR symbol as its dark modules: `size` modules square (quiet zone included), each run `[x, y, width]` in modules.
- * Letters draw it as vector rectangles, sharp at any resolution.
- */
-export interface QrModules {
-  size: number;
-  runs: [number, number, number][];
-}
+export type { QrModules };
 
 /** The GiroCode's modules, or undefined when the notice has no bank details or is not in euros. */
 export async function giroCodeModules(view: NoticeViewModel): Promise<QrModules | undefined> {
   const payload = giroCodeOf(view);
-  return payload === undefined ? undefined : modulesOfSvg(await epcQrSvg(payload, { margin: 4 }));
+  return payload === undefined ? undefined : epcQrModules(payload, 4);
 }
 
 /** A pay link's modules: error correction M, 4-module quiet zone. */
 export async function payLinkModules(url: string): Promise<QrModules> {
-  return modulesOfSvg(await QRCode.toString(url, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }));
+  return qrModules(payLinkSymbol(url), 4);
 }
 
-/**
- * Reads the modules from the SVG `qrcode` writes: a `viewBox="0 0 n n"` and one stroked path of horizontal runs
- * (`M4 4.5h7m4 0h2…`, each run at the module row's centre line).
- */
-export function modulesOfSvg(svg: string): QrModules {
-  const size = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)?.[1]);
-  const d = /<path[^>]*stroke="[^"]*"[^>]*d="([^"]+)"/.exec(svg)?.[1];
-  if (!size || d === undefined) throw new Error('unexpected QR code SVG');
-  const runs: [number, number, number][] = [];
-  let x = 0;
-  let y = 0;
-  for (const [, op, a, b] of d.matchAll(/([MmHh])\s*(-?[\d.]+)(?:[ ,]+(-?[\d.]+))?/g)) {
-    const u = Number(a);
-    const v = Number(b ?? 0);
-    if (op === 'M') [x, y] = [u, v];
-    else if (op === 'm') [x, y] = [x + u, y + v];
-    else if (op === 'h') {
-      runs.push([x, y - 0.5, u]);
-      x += u;
-    } else {
-      runs.push([x, y - 0.5, u - x]);
-      x = u;
-    }
-  }
-  return { size, runs };
-}
+const payLinkSymbol = (url: string) => qrSymbol(`url\n${url}`, () => url);
 
 export interface InlineImage {
   cid: string;

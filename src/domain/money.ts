@@ -155,13 +155,22 @@ export function formatMinor(amountMinor: number, currency: string): string {
 export function formatMoney(m: Money, locale = 'de-DE'): string {
   const exp = exponentOf(m.currency);
   const major = formatMinor(m.amountMinor, m.currency);
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency: m.currency,
-    minimumFractionDigits: exp,
-    maximumFractionDigits: exp,
-  }).format(Number(major));
+  const key = `${locale}|${m.currency}`;
+  let f = moneyFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency: m.currency,
+      minimumFractionDigits: exp,
+      maximumFractionDigits: exp,
+    });
+    moneyFormats.set(key, f);
+  }
+  return f.format(Number(major));
 }
+
+/** One formatter per locale and currency: making one costs far more than formatting with it. */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
 
 function sameCurrency(a: Money, b: Money): void {
   if (a.currency !== b.currency) throw new IntegrityError(`currency mismatch: ${a.currency} vs ${b.currency}`);

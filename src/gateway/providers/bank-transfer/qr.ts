@@ -43,30 +43,109 @@ function segmentsOf(payload: string): QRCode.QRCodeSegment[] {
 
 /** The QR symbol's version (size) for a payload; throws when it would exceed version 13. */
 export function epcQrVersion(payload: string): number {
-  const { version } = QRCode.create(segmentsOf(payload), { errorCorrectionLevel: 'M' });
-  if (version > MAX_VERSION) {
-    throw new IntegrationError(`needs QR version ${version}; EPC069-12 allows at most ${MAX_VERSION}`, 'payload');
+  return epcQrSymbol(payload).version;
+}
+
+/** The EPC QR symbol of a payload (made once for a recent payload); throws when it would exceed version 13. */
+export function epcQrSymbol(payload: string): QRCode.QRCode {
+  const symbol = qrSymbol(`epc\n${payload}`, () => segmentsOf(payload));
+  if (symbol.version > MAX_VERSION) {
+    throw new IntegrationError(
+      `needs QR version ${symbol.version}; EPC069-12 allows at most ${MAX_VERSION}`,
+      'payload',
+    );
   }
-  return version;
+  return symbol;
 }
 
 /** A PNG image of the EPC QR code. */
 export async function epcQrPng(payload: string, options: EpcQrRenderOptions = {}): Promise<Buffer> {
-  epcQrVersion(payload);
-  return QRCode.toBuffer(segmentsOf(payload), {
+  return qrPng(segmentsOf(payload), epcQrSymbol(payload), { margin: options.margin ?? 4, scale: options.scale ?? 8 });
+}
+
+/**
+ * A QR symbol as its dark modules: `size` modules square (quiet zone included), each run `[x, y, width]` in modules.
+ * Letters draw it as vector rectangles, sharp at any resolution.
+ */
+export interface QrModules {
+  size: number;
+  runs: [number, number, number][];
+}
+
+/** The EPC QR code's dark modules with a quiet zone of `margin` modules. */
+export function epcQrModules(payload: string, margin = 4): QrModules {
+  return qrModules(epcQrSymbol(payload), margin);
+}
+
+// ---- any QR code (error correction M) -------------------------------------------------------------------------------
+
+/**
+ * Recent symbols by payload. Making a symbol is mostly choosing its mask (qrcode scores all eight); a notice draws the
+ * same two codes into its e-mail and its letter, so the second drawing reuses the first one's choice.
+ */
+const symbols = new Map<string, QRCode.QRCode>();
+const SYMBOLS_KEPT = 64;
+
+/** The symbol of `key`'s data (error correction M), made by `input` the first time. */
+export function qrSymbol(key: string, input: () => string | QRCode.QRCodeSegment[]): QRCode.QRCode {
+  let symbol = symbols.get(key);
+  if (symbol) {
+    symbols.delete(key); // most recent last
+  } else {
+    symbol = QRCode.create(input(), { errorCorrectionLevel: 'M' });
+    if (symbols.size >= SYMBOLS_KEPT) symbols.delete(symbols.keys().next().value!);
+  }
+  symbols.set(key, symbol);
+  return symbol;
+}
+
+/**
+ * A PNG of a symbol made by {@link qrSymbol} from the same input: its version and mask are given, so nothing is chosen
+ * again. Rows use the Paeth filter: pngjs otherwise tries all five filters on every row, twice the CPU for a file of
+ * the same size (each row of modules repeats `scale` times).
+ */
+export function qrPng(
+  input: string | QRCode.QRCodeSegment[],
+  symbol: QRCode.QRCode,
+  o: { margin: number; scale: number },
+): Promise<Buffer> {
+  return QRCode.toBuffer(input, {
     type: 'png',
     errorCorrectionLevel: 'M',
-    margin: options.margin ?? 4,
-    scale: options.scale ?? 8,
+    version: symbol.version,
+    maskPattern: symbol.maskPattern,
+    margin: o.margin,
+    scale: o.scale,
+    rendererOpts: { filterType: 4 } as QRCode.QRCodeToBufferOptions['rendererOpts'],
   });
+}
+
+/** A symbol's dark modules as runs per row, shifted by a quiet zone of `margin` modules. */
+export function qrModules(symbol: QRCode.QRCode, margin: number): QrModules {
+  const { size, data } = symbol.modules;
+  const runs: [number, number, number][] = [];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; ) {
+      if (!data[y * size + x]) {
+        x++;
+        continue;
+      }
+      const from = x;
+      while (x < size && data[y * size + x]) x++;
+      runs.push([from + margin, y + margin, x - from]);
+    }
+  }
+  return { size: size + 2 * margin, runs };
 }
 
 /** An SVG document of the EPC QR code (one `<path>` of dark modules on a white background). */
 export async function epcQrSvg(payload: string, options: EpcQrRenderOptions = {}): Promise<string> {
-  epcQrVersion(payload);
+  const symbol = epcQrSymbol(payload);
   return QRCode.toString(segmentsOf(payload), {
     type: 'svg',
     errorCorrectionLevel: 'M',
+    version: symbol.version,
+    maskPattern: symbol.maskPattern,
     margin: options.margin ?? 4,
     ...(options.scale ? { width: options.scale } : {}),
   });
