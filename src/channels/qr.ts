@@ -36,7 +36,7 @@ export async function giroCodePng(view: NoticeViewModel, scale = 6): Promise<Buf
 
 /** PNG of a pay link: error correction M, 4-module quiet zone. */
 export async function payLinkPng(url: string, scale = 6): Promise<Buffer> {
-  return qrPng(url, payLinkSymbol(url), { margin: 4, scale });
+  return qrPng(urlSegments(url), payLinkSymbol(url), { margin: 4, scale });
 }
 
 export type { QrModules };
@@ -52,7 +52,13 @@ export async function payLinkModules(url: string): Promise<QrModules> {
   return qrModules(payLinkSymbol(url), 4);
 }
 
-const payLinkSymbol = (url: string) => qrSymbol(`url\n${url}`, () => url);
+const payLinkSymbol = (url: string) => qrSymbol(`url\n${url}`, () => urlSegments(url));
+
+/**
+ * A URL as one byte-mode segment. Given the text, qrcode searches the cheapest mix of modes (a shortest path over every
+ * character), which for a URL's lower-case letters ends in byte mode anyway.
+ */
+const urlSegments = (url: string) => [{ mode: 'byte' as const, data: Buffer.from(url, 'utf8') }];
 
 export interface InlineImage {
   cid: string;
