@@ -4,7 +4,7 @@
  * them for payouts: refunds of SEPA direct debits, of bank transfers and of over-payments.
  *
  * The first half of this file holds the SEPA file primitives that `pain008.ts` shares: the SEPA character set and its
- * transliteration, identifiers, amounts and a small XML writer.
+ * transliteration, identifiers, amounts, the group header and a small XML writer.
  */
 import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ibantools';
 import { IntegrationError } from '../domain/errors';
@@ -237,6 +237,33 @@ export function isoDateTime(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
+/** What a file adds up to before its blocks are written; each `PmtInf` adds itself to `paymentInformation`. */
+export function fileSummary(messageId: string, amountsMinor: readonly number[]): SepaFileSummary {
+  const controlSumMinor = sumMinor(amountsMinor);
+  return {
+    messageId,
+    numberOfTransactions: amountsMinor.length,
+    controlSumMinor,
+    controlSum: formatMinor(controlSumMinor, 'EUR'),
+    paymentInformation: [],
+  };
+}
+
+/** `GrpHdr` of a pain.001 or pain.008 file; `InitgPty/Nm` falls back to `ownName`, the holder of our account. */
+export function groupHeader(
+  f: { messageId: string; createdAt: Date; initiatingParty?: string },
+  summary: SepaFileSummary,
+  ownName: string,
+): XmlNode {
+  return el('GrpHdr', [
+    el('MsgId', f.messageId),
+    el('CreDtTm', isoDateTime(f.createdAt)),
+    el('NbOfTxs', String(summary.numberOfTransactions)),
+    el('CtrlSum', summary.controlSum),
+    el('InitgPty', [el('Nm', f.initiatingParty ? sepaText(f.initiatingParty, 70, 'initiatingParty') : ownName)]),
+  ]);
+}
+
 /**
  * Financial institution: `BIC` (2009 messages) or `BICFI` (2019 messages); without a BIC, `Othr/Id NOTPROVIDED`, as
  * both the EPC guidelines and the DK schema ask for IBAN-only payments.
@@ -360,14 +387,10 @@ export function writePain001(f: CreditTransferFile): { xml: string; summary: Sep
   );
   const bicEl = v09 ? 'BICFI' : 'BIC';
   const blocks = [...groupBy(txs, (t) => t.executionDate).entries()];
-  const summary: SepaFileSummary = {
-    messageId: f.messageId,
-    numberOfTransactions: txs.length,
-    controlSumMinor: sumMinor(txs.map((t) => t.amountMinor)),
-    controlSum: '',
-    paymentInformation: [],
-  };
-  summary.controlSum = formatMinor(summary.controlSumMinor, 'EUR');
+  const summary = fileSummary(
+    f.messageId,
+    txs.map((t) => t.amountMinor),
+  );
   const pmtInfs = blocks.map(([date, group], n) => {
     const id = `${f.messageId}-${n + 1}`;
     const sum = sumMinor(group.map((t) => t.amountMinor));
@@ -396,20 +419,6 @@ export function writePain001(f: CreditTransferFile): { xml: string; summary: Sep
       ),
     ]);
   });
-  const xml = writeXmlDocument(
-    f.version,
-    el('CstmrCdtTrfInitn', [
-      el('GrpHdr', [
-        el('MsgId', f.messageId),
-        el('CreDtTm', isoDateTime(f.createdAt)),
-        el('NbOfTxs', String(summary.numberOfTransactions)),
-        el('CtrlSum', summary.controlSum),
-        el('InitgPty', [
-          el('Nm', f.initiatingParty ? sepaText(f.initiatingParty, 70, 'initiatingParty') : debtor.name),
-        ]),
-      ]),
-      ...pmtInfs,
-    ]),
-  );
+  const xml = writeXmlDocument(f.version, el('CstmrCdtTrfInitn', [groupHeader(f, summary, debtor.name), ...pmtInfs]));
   return { xml, summary };
 }

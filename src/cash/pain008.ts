@@ -13,14 +13,14 @@ import {
   checkSepaIdentifier,
   checkUniqueEndToEndIds,
   el,
+  fileSummary,
   groupBy,
-  isoDateTime,
+  groupHeader,
   normaliseParty,
   type Remittance,
   remittanceNode,
   type SepaFileSummary,
   type SepaParty,
-  sepaText,
   writeXmlDocument,
 } from './pain001';
 
@@ -147,14 +147,10 @@ export function writePain008(f: DirectDebitFile): { xml: string; summary: SepaFi
   const blocks = [
     ...groupBy(txs, (t) => `${t.collectionDate} ${SEQUENCE_ORDER.indexOf(t.sequenceType)}`).entries(),
   ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const controlSumMinor = sumMinor(txs.map((t) => t.amountMinor));
-  const summary: SepaFileSummary = {
-    messageId: f.messageId,
-    numberOfTransactions: txs.length,
-    controlSumMinor,
-    controlSum: formatMinor(controlSumMinor, 'EUR'),
-    paymentInformation: [],
-  };
+  const summary = fileSummary(
+    f.messageId,
+    txs.map((t) => t.amountMinor),
+  );
   const schemeId = el('CdtrSchmeId', [
     el('Id', [el('PrvtId', [el('Othr', [el('Id', creditorId), el('SchmeNm', [el('Prtry', 'SEPA')])])])]),
   ]);
@@ -207,18 +203,7 @@ export function writePain008(f: DirectDebitFile): { xml: string; summary: SepaFi
   });
   const xml = writeXmlDocument(
     f.version,
-    el('CstmrDrctDbtInitn', [
-      el('GrpHdr', [
-        el('MsgId', f.messageId),
-        el('CreDtTm', isoDateTime(f.createdAt)),
-        el('NbOfTxs', String(summary.numberOfTransactions)),
-        el('CtrlSum', summary.controlSum),
-        el('InitgPty', [
-          el('Nm', f.initiatingParty ? sepaText(f.initiatingParty, 70, 'initiatingParty') : creditor.name),
-        ]),
-      ]),
-      ...pmtInfs,
-    ]),
+    el('CstmrDrctDbtInitn', [groupHeader(f, summary, creditor.name), ...pmtInfs]),
   );
   return { xml, summary };
 }
