@@ -3,12 +3,13 @@
  * individual moratoria. They live in the `holds` table the gateway also writes (chargebacks); the run reads every
  * unresolved hold and decides promises and plans (kept, broken) itself, so a hold never needs a clock of its own.
  */
-import { sql } from 'kysely';
+import { type Insertable, sql, type Transaction } from 'kysely';
 import { IntegrationError } from '../domain/errors';
 import { event } from '../domain/events';
 import { newId } from '../domain/ids';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
+import type { Database } from '../store/schema';
 
 export const HOLD_KINDS = [
   'dispute',
@@ -78,6 +79,47 @@ async function debtorExists(store: Store, tenantId: string, debtorId: string): P
 }
 
 /**
+ * Writes a new hold with its `hold.placed` event in one transaction. `withHold` writes what else belongs to the hold
+ * (a plan's instalments) in the same transaction.
+ */
+async function insertHold(
+  store: Store,
+  tenantId: string,
+  row: Omit<Insertable<Database['holds']>, 'tenant_id' | 'hold_id'>,
+  withHold?: (trx: Transaction<Database>, holdId: string) => Promise<void>,
+): Promise<HoldView> {
+  const holdId = `hld-${newId()}`;
+  await store.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('holds')
+      .values({
+        tenant_id: tenantId,
+        hold_id: holdId,
+        reference: null,
+        ends_on: null,
+        amount_minor: null,
+        currency: null,
+        item_ids: null,
+        outcome: null,
+        resolution: null,
+        ...row,
+      })
+      .execute();
+    await withHold?.(trx, holdId);
+    await appendEvents(trx, [
+      event(tenantId, 'hold.placed', `hold:${holdId}`, {
+        holdId,
+        debtorId: row.debtor_id,
+        ...(row.item_id ? { itemId: row.item_id } : {}),
+        kind: row.kind,
+        reason: row.reason,
+      }),
+    ]);
+  });
+  return getHold(store, tenantId, holdId);
+}
+
+/**
  * Disputes an item: it leaves dunning until the dispute is resolved. One open dispute per item: disputing it again
  * returns the open one (`created: false`).
  */
@@ -97,37 +139,15 @@ export async function disputeItem(
     .where('resolved_at', 'is', null)
     .executeTakeFirst();
   if (open) return { hold: await getHold(store, i.tenantId, open.hold_id), created: false };
-  const holdId = `hld-${newId()}`;
-  await store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('holds')
-      .values({
-        tenant_id: i.tenantId,
-        hold_id: holdId,
-        debtor_id: item.debtor_id,
-        item_id: item.item_id,
-        kind: 'dispute',
-        reason: i.reason,
-        reference: i.reference ?? null,
-        starts_on: i.startsOn ?? today(),
-        amount_minor: null,
-        currency: null,
-        item_ids: null,
-        outcome: null,
-        resolution: null,
-      })
-      .execute();
-    await appendEvents(trx, [
-      event(i.tenantId, 'hold.placed', `hold:${holdId}`, {
-        holdId,
-        debtorId: item.debtor_id,
-        itemId: item.item_id,
-        kind: 'dispute',
-        reason: i.reason,
-      }),
-    ]);
+  const hold = await insertHold(store, i.tenantId, {
+    debtor_id: item.debtor_id,
+    item_id: item.item_id,
+    kind: 'dispute',
+    reason: i.reason,
+    reference: i.reference ?? null,
+    starts_on: i.startsOn ?? today(),
   });
-  return { hold: await getHold(store, i.tenantId, holdId), created: true };
+  return { hold, created: true };
 }
 
 /** A hold by hand (`manual`) or an individual moratorium, for a debtor or one item, optionally until a date. */
@@ -161,38 +181,14 @@ export async function placeHold(
     checkDate(i.endsOn, 'endsOn');
     if (i.endsOn < startsOn) throw new IntegrationError(`must not be before startsOn (${startsOn})`, 'endsOn');
   }
-  const holdId = `hld-${newId()}`;
-  await store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('holds')
-      .values({
-        tenant_id: i.tenantId,
-        hold_id: holdId,
-        debtor_id: debtorId,
-        item_id: itemId,
-        kind: i.kind,
-        reason: i.reason,
-        reference: null,
-        starts_on: startsOn,
-        ends_on: i.endsOn ?? null,
-        amount_minor: null,
-        currency: null,
-        item_ids: null,
-        outcome: null,
-        resolution: null,
-      })
-      .execute();
-    await appendEvents(trx, [
-      event(i.tenantId, 'hold.placed', `hold:${holdId}`, {
-        holdId,
-        debtorId,
-        ...(itemId ? { itemId } : {}),
-        kind: i.kind,
-        reason: i.reason,
-      }),
-    ]);
+  return insertHold(store, i.tenantId, {
+    debtor_id: debtorId,
+    item_id: itemId,
+    kind: i.kind,
+    reason: i.reason,
+    starts_on: startsOn,
+    ends_on: i.endsOn ?? null,
   });
-  return getHold(store, i.tenantId, holdId);
 }
 
 async function openItemsOf(store: Store, tenantId: string, debtorId: string, itemIds?: readonly string[]) {
@@ -263,33 +259,17 @@ export async function promiseToPay(
   const items = await openItemsOf(store, i.tenantId, i.debtorId, i.itemIds);
   if (items.some((x) => x.currency !== i.currency))
     throw new IntegrationError(`the items are in ${items[0]!.currency}, not ${i.currency}`, 'amount.currency');
-  const holdId = `hld-${newId()}`;
-  const reason = i.reason ?? 'promise to pay';
-  await store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('holds')
-      .values({
-        tenant_id: i.tenantId,
-        hold_id: holdId,
-        debtor_id: i.debtorId,
-        item_id: null,
-        kind: 'promise',
-        reason,
-        reference: null,
-        starts_on: startsOn,
-        ends_on: i.promisedOn,
-        amount_minor: i.amountMinor,
-        currency: i.currency,
-        item_ids: JSON.stringify(items.map((x) => x.item_id)),
-        outcome: null,
-        resolution: null,
-      })
-      .execute();
-    await appendEvents(trx, [
-      event(i.tenantId, 'hold.placed', `hold:${holdId}`, { holdId, debtorId: i.debtorId, kind: 'promise', reason }),
-    ]);
+  return insertHold(store, i.tenantId, {
+    debtor_id: i.debtorId,
+    item_id: null,
+    kind: 'promise',
+    reason: i.reason ?? 'promise to pay',
+    starts_on: startsOn,
+    ends_on: i.promisedOn,
+    amount_minor: i.amountMinor,
+    currency: i.currency,
+    item_ids: JSON.stringify(items.map((x) => x.item_id)),
   });
-  return getHold(store, i.tenantId, holdId);
 }
 
 /**
@@ -325,46 +305,35 @@ export async function paymentPlan(
   const items = await openItemsOf(store, i.tenantId, i.debtorId, i.itemIds);
   if (items.some((x) => x.currency !== i.currency))
     throw new IntegrationError(`the items are in ${items[0]!.currency}, not ${i.currency}`, 'currency');
-  const holdId = `hld-${newId()}`;
-  const total = i.instalments.reduce((s, x) => s + x.amountMinor, 0);
-  const reason = i.reason ?? `payment plan, ${i.instalments.length} instalments`;
-  await store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('holds')
-      .values({
-        tenant_id: i.tenantId,
-        hold_id: holdId,
-        debtor_id: i.debtorId,
-        item_id: null,
-        kind: 'plan',
-        reason,
-        reference: null,
-        starts_on: startsOn,
-        ends_on: i.instalments.at(-1)!.dueOn,
-        amount_minor: total,
-        currency: i.currency,
-        item_ids: JSON.stringify(items.map((x) => x.item_id)),
-        outcome: null,
-        resolution: null,
-      })
-      .execute();
-    await trx
-      .insertInto('plan_instalments')
-      .values(
-        i.instalments.map((x, k) => ({
-          tenant_id: i.tenantId,
-          hold_id: holdId,
-          seq: k + 1,
-          due_on: x.dueOn,
-          amount_minor: x.amountMinor,
-        })),
-      )
-      .execute();
-    await appendEvents(trx, [
-      event(i.tenantId, 'hold.placed', `hold:${holdId}`, { holdId, debtorId: i.debtorId, kind: 'plan', reason }),
-    ]);
-  });
-  return getHold(store, i.tenantId, holdId);
+  return insertHold(
+    store,
+    i.tenantId,
+    {
+      debtor_id: i.debtorId,
+      item_id: null,
+      kind: 'plan',
+      reason: i.reason ?? `payment plan, ${i.instalments.length} instalments`,
+      starts_on: startsOn,
+      ends_on: i.instalments.at(-1)!.dueOn,
+      amount_minor: i.instalments.reduce((s, x) => s + x.amountMinor, 0),
+      currency: i.currency,
+      item_ids: JSON.stringify(items.map((x) => x.item_id)),
+    },
+    async (trx, holdId) => {
+      await trx
+        .insertInto('plan_instalments')
+        .values(
+          i.instalments.map((x, k) => ({
+            tenant_id: i.tenantId,
+            hold_id: holdId,
+            seq: k + 1,
+            due_on: x.dueOn,
+            amount_minor: x.amountMinor,
+          })),
+        )
+        .execute();
+    },
+  );
 }
 
 /** Resolves a hold by hand (a dispute settled, a hold lifted): the items go back into the strategy. */
