@@ -21,7 +21,7 @@ import { editProposal, type ProposalNoticeView, proposalCsv, proposalPage } from
 import { type DunningRunResult, query } from '../dunning/run';
 import { approveRun, runRegistered, strategyOfRun } from '../dunning/service';
 import { problems } from './problems';
-import { amountJson, defineRoute, type Route, type RouteDeps } from './routes';
+import { amountJson, defineRoute, pageOf, type Route, type RouteDeps } from './routes';
 import { Amount, AmountInput, id, named, requestSchemas, responseSchemas } from './schemas';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -425,14 +425,8 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
           .orderBy('run_id', 'desc')
           .limit(q.limit + 1)
           .execute();
-        const page = rows.slice(0, q.limit);
-        return {
-          status: 200,
-          json: {
-            runs: page.map(runJson),
-            nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.run_id) : null,
-          } satisfies z.output<typeof RunPage>,
-        };
+        const { page, nextCursor } = pageOf(rows, q.limit, (r) => r.run_id);
+        return { status: 200, json: { runs: page.map(runJson), nextCursor } satisfies z.output<typeof RunPage> };
       },
     }),
     defineRoute({
@@ -554,13 +548,10 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
           .orderBy('notice_id')
           .limit(q.limit + 1)
           .execute();
-        const page = rows.slice(0, q.limit);
+        const { page, nextCursor } = pageOf(rows, q.limit, (n) => n.notice_id);
         return {
           status: 200,
-          json: {
-            notices: page.map((n) => noticeJson(n)),
-            nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.notice_id) : null,
-          } satisfies z.output<typeof NoticePage>,
+          json: { notices: page.map((n) => noticeJson(n)), nextCursor } satisfies z.output<typeof NoticePage>,
         };
       },
     }),
@@ -641,14 +632,8 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
           ...(q.cursor ? { cursor: decodeCursor(q.cursor) } : {}),
           limit: q.limit + 1,
         });
-        const page = rows.slice(0, q.limit);
-        return {
-          status: 200,
-          json: {
-            holds: page.map(holdJson),
-            nextCursor: rows.length > q.limit ? encodeCursor(page.at(-1)!.holdId) : null,
-          } satisfies z.output<typeof HoldPage>,
-        };
+        const { page, nextCursor } = pageOf(rows, q.limit, (h) => h.holdId);
+        return { status: 200, json: { holds: page.map(holdJson), nextCursor } satisfies z.output<typeof HoldPage> };
       },
     }),
     defineRoute({

@@ -168,7 +168,7 @@ const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString(
 const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
 /** Keyset paging: rows were fetched with `limit + 1`; the extra row only says whether there is a next page. */
-function pageOf<R>(rows: R[], limit: number, key: (r: R) => string): { page: R[]; nextCursor: string | null } {
+export function pageOf<R>(rows: R[], limit: number, key: (r: R) => string): { page: R[]; nextCursor: string | null } {
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { page, nextCursor: rows.length > limit && last ? encodeCursor(key(last)) : null };
