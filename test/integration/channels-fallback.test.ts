@@ -5,11 +5,10 @@ import { simpleParser } from 'mailparser';
 import { createEmailChannel, type EmailChannel } from '../../src/channels/email';
 import { createLetterChannel } from '../../src/channels/letter/channel';
 import { type SmtpSink, startSmtpSink } from '../../src/channels/smtp-sink';
-import { renderNotice } from '../../src/channels/templates';
 import { sendPendingNotices } from '../../src/dunning/send';
 import type { Store } from '../../src/store/db';
 import { STORE_FACTORIES } from '../helpers/stores';
-import { pdfText, RUN_ID, seedNotices, TEMPLATES } from './channels-fixtures';
+import { pdfText, seedNotices, sendOptions, TEMPLATES } from './channels-fixtures';
 
 describe.each(STORE_FACTORIES)('sending with fallback on $name', (factory) => {
   let store: Store;
@@ -59,22 +58,16 @@ describe.each(STORE_FACTORIES)('sending with fallback on $name', (factory) => {
     ]);
     const letter = createLetterChannel({ outDir: printDir, templatesDir: TEMPLATES });
     const send = () =>
-      sendPendingNotices(store, {
-        tenantId,
-        tenantName: 'Acme Mobil GmbH',
-        runId: RUN_ID,
-        asOf: '2025-03-31',
-        languages: ['de', 'en'],
-        defaultLanguage: 'de',
-        levelNames: new Map([[2, 'first']]),
-        render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
-        email,
-        channels: { letter },
-        settings: {
-          creditor: { name: 'Acme Mobil GmbH', addressLines: ['Hafenstraße 1', '20457 Hamburg'] },
-          bankAccount: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
-        },
-      });
+      sendPendingNotices(
+        store,
+        sendOptions(tenantId, email, {
+          channels: { letter },
+          settings: {
+            creditor: { name: 'Acme Mobil GmbH', addressLines: ['Hafenstraße 1', '20457 Hamburg'] },
+            bankAccount: { iban: 'DE89370400440532013000', bic: 'COBADEFFXXX' },
+          },
+        }),
+      );
 
     expect(await send()).toEqual({ sent: 2, bounced: 0, failed: 1, deferred: 0 });
 
@@ -170,17 +163,7 @@ describe.each(STORE_FACTORIES)('sending with fallback on $name', (factory) => {
         interest: [{ doc: 'R-9001', minor: 1983, from: '2025-02-01', to: '2025-03-31', rateBasisPoints: 1227 }],
       },
     ]);
-    const r = await sendPendingNotices(store, {
-      tenantId,
-      tenantName: 'Acme Mobil GmbH',
-      runId: RUN_ID,
-      asOf: '2025-03-31',
-      languages: ['de', 'en'],
-      defaultLanguage: 'de',
-      levelNames: new Map([[2, 'first']]),
-      render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
-      email,
-    });
+    const r = await sendPendingNotices(store, sendOptions(tenantId, email));
     expect(r.sent).toBe(1);
     const file = readdirSync(mailDir)
       .filter((f) => f.endsWith('.eml'))

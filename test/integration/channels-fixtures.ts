@@ -7,9 +7,11 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { OutboundNotice } from '../../src/channels/channel';
+import type { EmailChannel } from '../../src/channels/email';
 import { renderLetterPdf } from '../../src/channels/letter/pdf';
-import { renderNoticeView } from '../../src/channels/templates';
+import { renderNotice, renderNoticeView } from '../../src/channels/templates';
 import type { NoticeViewModel } from '../../src/channels/view-model';
+import type { SendOptions } from '../../src/dunning/send';
 import type { Store } from '../../src/store/db';
 
 export const TEMPLATES = resolve(__dirname, '../../config/templates');
@@ -321,4 +323,42 @@ export async function seedNotices(store: Store, tenantId: string, debtors: SeedD
         .execute();
     }
   }
+}
+
+/** Sends what `seedNotices` left pending: its run, level 2 as template `first`, rendered from the shipped templates. */
+export function sendOptions(tenantId: string, email: EmailChannel, over: Partial<SendOptions> = {}): SendOptions {
+  return {
+    tenantId,
+    tenantName: 'Acme Mobil GmbH',
+    runId: RUN_ID,
+    asOf: '2025-03-31',
+    languages: ['de', 'en'],
+    defaultLanguage: 'de',
+    levelNames: new Map([[2, 'first']]),
+    render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
+    email,
+    ...over,
+  };
+}
+
+/** A debtor who is texted first and sent a letter when the text does not arrive; owes one item of 49.99. */
+export function smsDebtor(debtorId: string, name: string, phone: string): SeedDebtor {
+  return {
+    debtorId,
+    name,
+    phone,
+    address: [name, 'Lindenweg 5', '50667 Köln'],
+    channel: 'sms,letter',
+    items: [{ doc: 'R-1', due: '2025-03-01', openMinor: 4999 }],
+  };
+}
+
+/** The status of each debtor's notice in a tenant. */
+export async function noticeStatuses(store: Store, tenantId: string): Promise<Record<string, string>> {
+  const rows = await store.db
+    .selectFrom('notices')
+    .select(['debtor_id', 'status'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.debtor_id, r.status]));
 }

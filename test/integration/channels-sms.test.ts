@@ -11,14 +11,22 @@ import type { SmsProvider } from '../../src/channels/sms/provider';
 import { parseTwilioConfig } from '../../src/channels/sms/twilio/config';
 import { createTwilioProvider } from '../../src/channels/sms/twilio/connector';
 import { type SmtpSink, startSmtpSink } from '../../src/channels/smtp-sink';
-import { renderNotice } from '../../src/channels/templates';
 import { ConnectorError, IntegrationError } from '../../src/domain/errors';
 import { sendPendingNotices } from '../../src/dunning/send';
 import type { Store } from '../../src/store/db';
 import { STORE_FACTORIES } from '../helpers/stores';
 import { startWebhookSink, type WebhookSink } from '../simulators/shared/webhook-sink';
 import { type SmsSimulator, startSmsSimulator } from '../simulators/sms/server';
-import { GOLDEN, goldenView, outboundOf, RUN_ID, seedNotices, TEMPLATES } from './channels-fixtures';
+import {
+  GOLDEN,
+  goldenView,
+  noticeStatuses,
+  outboundOf,
+  seedNotices,
+  sendOptions,
+  smsDebtor,
+  TEMPLATES,
+} from './channels-fixtures';
 
 const ACCOUNT = `AC${'7'.repeat(32)}`;
 const TOKEN = 'sim-token-9d8c7b6a5f4e3d2c1b0a';
@@ -164,52 +172,23 @@ describe.each(STORE_FACTORIES.filter((f) => f.name === 'pglite'))('SMS in the se
 
   it('falls back to a letter when the SMS bounces, at once or later by receipt, and never sends twice', async () => {
     const tenantId = 't-sms';
-    const address = (name: string) => [name, 'Lindenweg 5', '50667 Köln'];
-    const items = [{ doc: 'R-1', due: '2025-03-01', openMinor: 4999 }];
     await seedNotices(store, tenantId, [
-      {
-        debtorId: 'd1',
-        name: 'Anna Fröhlich',
-        phone: '+4915112340001',
-        address: address('Anna Fröhlich'),
-        channel: 'sms,letter',
-        items,
-      },
-      {
-        debtorId: 'd2',
-        name: 'Bernd Brandt',
-        phone: LANDLINE,
-        address: address('Bernd Brandt'),
-        channel: 'sms,letter',
-        items,
-      },
-      {
-        debtorId: 'd3',
-        name: 'Carla Chen',
-        phone: UNREACHABLE,
-        address: address('Carla Chen'),
-        channel: 'sms,letter',
-        items,
-      },
+      smsDebtor('d1', 'Anna Fröhlich', '+4915112340001'),
+      smsDebtor('d2', 'Bernd Brandt', LANDLINE),
+      smsDebtor('d3', 'Carla Chen', UNREACHABLE),
     ]);
     const channels = {
       sms: createSmsChannel({ provider }),
       letter: createLetterChannel({ outDir: printDir, templatesDir: TEMPLATES }),
     };
     const send = () =>
-      sendPendingNotices(store, {
-        tenantId,
-        tenantName: 'Acme Mobil GmbH',
-        runId: RUN_ID,
-        asOf: '2025-03-31',
-        languages: ['de', 'en'],
-        defaultLanguage: 'de',
-        levelNames: new Map([[2, 'first']]),
-        render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
-        email,
-        channels,
-        viewModel: (v, n) => ({ ...v, payLink: `https://pay.acme.example/n/${n.noticeId}` }),
-      });
+      sendPendingNotices(
+        store,
+        sendOptions(tenantId, email, {
+          channels,
+          viewModel: (v, n) => ({ ...v, payLink: `https://pay.acme.example/n/${n.noticeId}` }),
+        }),
+      );
 
     const smsBefore = sim.messages.length;
     expect(await send()).toEqual({ sent: 3, bounced: 0, failed: 0, deferred: 0 });
@@ -240,16 +219,7 @@ describe.each(STORE_FACTORIES.filter((f) => f.name === 'pglite'))('SMS in the se
       expect(applied.matched).toBe(true);
       expect(applied.fallback).toBe(m.to === UNREACHABLE);
     }
-    const status = async () =>
-      Object.fromEntries(
-        (
-          await store.db
-            .selectFrom('notices')
-            .select(['debtor_id', 'status'])
-            .where('tenant_id', '=', tenantId)
-            .execute()
-        ).map((r) => [r.debtor_id, r.status]),
-      );
+    const status = () => noticeStatuses(store, tenantId);
     expect(await status()).toEqual({ d1: 'sent', d2: 'sent', d3: 'pending' });
 
     // The next send takes Carla's notice to the letter, without texting her again.

@@ -14,12 +14,11 @@ import { type SmsReceiptEndpoint, smsReceiptsUrl } from '../../src/channels/sms/
 import { parseTwilioConfig } from '../../src/channels/sms/twilio/config';
 import { createTwilioProvider } from '../../src/channels/sms/twilio/connector';
 import { type SmtpSink, startSmtpSink } from '../../src/channels/smtp-sink';
-import { renderNotice } from '../../src/channels/templates';
 import { sendPendingNotices } from '../../src/dunning/send';
 import type { Store } from '../../src/store/db';
 import { STORE_FACTORIES } from '../helpers/stores';
 import { type SmsSimulator, startSmsSimulator } from '../simulators/sms/server';
-import { RUN_ID, seedNotices, TEMPLATES } from './channels-fixtures';
+import { noticeStatuses, seedNotices, sendOptions, smsDebtor, TEMPLATES } from './channels-fixtures';
 
 const ACCOUNT = `AC${'5'.repeat(32)}`;
 const TOKEN = 'sim-token-receipts-0a1b2c3d4e5f';
@@ -80,54 +79,26 @@ describe.each(STORE_FACTORIES)('SMS delivery receipts through the HTTP API on $n
   });
 
   it('a text that was not delivered sends the notice on to its letter; a delivered one stays sent', async () => {
-    const address = (name: string) => [name, 'Lindenweg 5', '50667 Köln'];
-    const items = [{ doc: 'R-1', due: '2025-03-01', openMinor: 4999 }];
     await seedNotices(store, TENANT, [
-      {
-        debtorId: 'd1',
-        name: 'Anna Fröhlich',
-        phone: '+4915112340001',
-        address: address('Anna Fröhlich'),
-        channel: 'sms,letter',
-        items,
-      },
-      {
-        debtorId: 'd2',
-        name: 'Carla Chen',
-        phone: UNREACHABLE,
-        address: address('Carla Chen'),
-        channel: 'sms,letter',
-        items,
-      },
+      smsDebtor('d1', 'Anna Fröhlich', '+4915112340001'),
+      smsDebtor('d2', 'Carla Chen', UNREACHABLE),
     ]);
     const send = () =>
-      sendPendingNotices(store, {
-        tenantId: TENANT,
-        tenantName: 'Acme Mobil GmbH',
-        runId: RUN_ID,
-        asOf: '2025-03-31',
-        languages: ['de', 'en'],
-        defaultLanguage: 'de',
-        levelNames: new Map([[2, 'first']]),
-        render: (locale, template, view) => renderNotice(TEMPLATES, locale, template, view),
-        email,
-        channels: {
-          sms: createSmsChannel({ provider: endpoint!.provider }),
-          letter: createLetterChannel({ outDir: printDir, templatesDir: TEMPLATES }),
-        },
-      });
+      sendPendingNotices(
+        store,
+        sendOptions(TENANT, email, {
+          channels: {
+            sms: createSmsChannel({ provider: endpoint!.provider }),
+            letter: createLetterChannel({ outDir: printDir, templatesDir: TEMPLATES }),
+          },
+        }),
+      );
     expect(await send()).toMatchObject({ sent: 2 });
 
     // The provider posts its receipts to the API, signed; both are answered 200.
     const posted = await sim.deliverAll();
     expect(posted.map((p) => p.callbackStatus)).toEqual([200, 200]);
-    const status = async () =>
-      Object.fromEntries(
-        (
-          await store.db.selectFrom('notices').select(['debtor_id', 'status']).where('tenant_id', '=', TENANT).execute()
-        ).map((r) => [r.debtor_id, r.status]),
-      );
-    expect(await status()).toEqual({ d1: 'sent', d2: 'pending' });
+    expect(await noticeStatuses(store, TENANT)).toEqual({ d1: 'sent', d2: 'pending' });
     const deliveries = await store.db
       .selectFrom('notice_deliveries')
       .select(['notice_id', 'channel', 'status'])
