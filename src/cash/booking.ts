@@ -57,6 +57,10 @@ export interface Booking {
 export const seqSql = (id: string, n: string, width: number) =>
   `${id} || '.' || CASE WHEN ${n} < 1${'0'.repeat(width)} THEN lpad(${n}::text, ${width}, '0') ELSE ${n}::text END`;
 
+/** {@link seqSql} in node: the same id for the same part. */
+export const seqId = (id: string, n: number, width: number): string =>
+  `${id}.${n < 10 ** width ? String(n).padStart(width, '0') : String(n)}`;
+
 /**
  * $1 tenant, $2 payments, $3 lines (each with its payment's position `o`), $4 each item's open amount before and after
  * the batch, $5 items the plan took as paid. Items are updated in item order (as every writer locks them) and only
@@ -107,10 +111,6 @@ ins_events AS (
     SELECT o, 1, n, 1, 'item.closed', 'item:' || item,
            jsonb_build_object('itemId', item, 'reason', 'paid', 'evidence', 'payment:' || id)
     FROM line WHERE cleared
-    UNION ALL
-    SELECT l.o, 2, l.n, 0, 'writeback.enqueued', 'outbox:pay-' || l.id || '-' || l.item,
-           jsonb_build_object('outboxId', 'pay-' || l.id || '-' || l.item, 'source', u.source, 'command', 'payment')
-    FROM line l JOIN upd u ON u.item_id = l.item
   ) e ORDER BY e.o, e.part, e.n, e.sub)
 SELECT (SELECT count(*)::int FROM upd) AS updated,
        (SELECT count(*)::int FROM items

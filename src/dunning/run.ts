@@ -15,7 +15,7 @@ import { repoRoot } from '../config/load';
 import { IntegrationError } from '../domain/errors';
 import type { WriteBackCommand } from '../domain/write-back';
 import { dayNumber, NEVER_DAYS } from '../rules/facts';
-import { csvField, type RawSession, type Store } from '../store/db';
+import { CsvChunks, csvField, type RawSession, type Store } from '../store/db';
 import { contactSlot } from './calendar';
 import {
   calendarFacts,
@@ -1505,38 +1505,6 @@ const LINE_COLS = [
 ];
 const OUTBOX_COLS = ['tenant_id', 'outbox_id', 'source', 'kind', 'item_id', 'command'];
 const EVENT_COLS = ['tenant_id', 'type', 'subject', 'payload'];
-
-/** One COPY buffer per table, flushed in 1 MB chunks. */
-class CsvChunks {
-  readonly chunks: string[] = [];
-  // Lines are kept apart and joined once per chunk: a flat string, not a chain of appends to flatten.
-  private lines: string[] = [];
-  private length = 0;
-  rows = 0;
-  line(cells: readonly (string | number | null | undefined)[]): void {
-    const out = new Array<string>(cells.length);
-    for (let k = 0; k < cells.length; k++) {
-      const c = cells[k];
-      out[k] = typeof c === 'number' ? String(c) : csvField(c);
-    }
-    const line = out.join(',');
-    this.lines.push(line);
-    this.length += line.length + 1;
-    this.rows++;
-    if (this.length > 1 << 20) this.flush();
-  }
-  private flush(): void {
-    if (this.lines.length === 0) return;
-    this.lines.push('');
-    this.chunks.push(this.lines.join('\n'));
-    this.lines = [];
-    this.length = 0;
-  }
-  done(): string[] {
-    this.flush();
-    return this.chunks;
-  }
-}
 
 /** Serialises the writers of one tenant's dunning (two runs of a date at once write each notice once). */
 const LOCK = `SELECT pg_advisory_xact_lock(hashtext('clearhub:dunning:' || $1))`;

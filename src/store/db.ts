@@ -212,6 +212,38 @@ function traced(s: RawSession): RawSession {
   };
 }
 
+/** One COPY buffer per table, flushed in 1 MB chunks. */
+export class CsvChunks {
+  readonly chunks: string[] = [];
+  // Lines are kept apart and joined once per chunk: a flat string, not a chain of appends to flatten.
+  private lines: string[] = [];
+  private length = 0;
+  rows = 0;
+  line(cells: readonly (string | number | null | undefined)[]): void {
+    const out = new Array<string>(cells.length);
+    for (let k = 0; k < cells.length; k++) {
+      const c = cells[k];
+      out[k] = typeof c === 'number' ? String(c) : csvField(c);
+    }
+    const line = out.join(',');
+    this.lines.push(line);
+    this.length += line.length + 1;
+    this.rows++;
+    if (this.length > 1 << 20) this.flush();
+  }
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    this.lines.push('');
+    this.chunks.push(this.lines.join('\n'));
+    this.lines = [];
+    this.length = 0;
+  }
+  done(): string[] {
+    this.flush();
+    return this.chunks;
+  }
+}
+
 /** Encodes one value for CSV COPY: NULL as an unquoted empty field, everything else quoted when needed. */
 export function csvField(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';

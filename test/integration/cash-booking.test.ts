@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { planAllocation } from '../../src/cash/allocation-rules';
-import { BOOKING_CONFLICT, type Booking, writeBookings } from '../../src/cash/booking';
+import { BOOKING_CONFLICT, type Booking, seqId, seqSql, writeBookings } from '../../src/cash/booking';
 import { documentKey } from '../../src/cash/remittance';
 import { allocateSettled } from '../../src/gateway/settlement';
 import type { Store } from '../../src/store/db';
@@ -100,7 +100,7 @@ async function observed(store: Store, tenantId: string) {
       .selectFrom('events')
       .select(['type', 'subject', 'payload'])
       .where('tenant_id', '=', tenantId)
-      .where('type', 'in', ['payment.allocated', 'item.closed', 'writeback.enqueued'])
+      .where('type', 'in', ['payment.allocated', 'item.closed'])
       .execute()
   )
     .map(byKey)
@@ -241,5 +241,13 @@ describe.each(STORE_FACTORIES)('bulk booking on $name', (factory) => {
       const { rows } = await sql<{ key: string | null }>`SELECT clearhub_document_key(${doc}) AS key`.execute(store.db);
       expect({ doc, key: rows[0]!.key }).toEqual({ doc, key: documentKey(doc) });
     }
+  });
+
+  test('numbered ids made in node (statement entries) are the ones SQL makes (allocations)', async () => {
+    const ns = [1, 7, 42, 999, 1000, 123_456, 999_999, 1_000_000, 1_234_567];
+    const { rows } = await sql<{ n: number; id: string }>`
+      SELECT n, ${sql.raw(seqSql("'0190a000-0000-7000-8000-000000000001'", 'n', 6))} AS id
+      FROM unnest(${ns}::int[]) AS n ORDER BY n`.execute(store.db);
+    expect(rows.map((r) => r.id)).toEqual(ns.map((n) => seqId('0190a000-0000-7000-8000-000000000001', n, 6)));
   });
 });
