@@ -27,7 +27,6 @@ export interface EventPayloads {
   };
   'notice.sent': { noticeId: string; channel: string; messageId?: string };
   'notice.failed': { noticeId: string; channel: string; reason: string };
-  'writeback.enqueued': { outboxId: string; source: string; command: string };
   'writeback.delivered': { outboxId: string; source: string; attempts: number };
   'writeback.dead_lettered': { outboxId: string; source: string; error: string; attempts: number };
   'writeback.replayed': { outboxId: string };

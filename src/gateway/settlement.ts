@@ -71,7 +71,7 @@ export interface SettlementPlan {
   /** One allocation row per line. */
   rows: { allocationId: string; itemId: string; amountMinor: number }[];
   writeBacks: OutboxEntry[];
-  /** `writeback.enqueued` for each write-back, then `payment.allocated` (and `item.closed`) per line. */
+  /** `payment.allocated` (and `item.closed`) per line; the write-backs' outbox rows are their own record. */
   events: DomainEvent[];
 }
 
@@ -150,7 +150,7 @@ export function planSettlement(
       cleared: rest === 0,
     });
   }
-  out.events = [...writeBackEvents(input.tenantId, out.writeBacks), ...allocated];
+  out.events = allocated;
   return out;
 }
 
@@ -231,18 +231,7 @@ export async function allocateSettled(
 
 const LOCK_ALLOCATED = 'SELECT allocated_minor FROM payments WHERE tenant_id = $1 AND payment_id = $2 FOR UPDATE';
 
-/** `writeback.enqueued` per outbox row, as `enqueueWriteBacks` logs them. */
-function writeBackEvents(tenantId: string, entries: readonly OutboxEntry[]): DomainEvent[] {
-  return entries.map((e) =>
-    event(tenantId, 'writeback.enqueued', `outbox:${e.outboxId}`, {
-      outboxId: e.outboxId,
-      source: e.source,
-      command: e.command.kind,
-    }),
-  );
-}
-
-/** Outbox rows as `enqueueWriteBacks` writes them (a row written before stays as it is). */
+/** Outbox rows for write-backs (a row written before stays as it is). */
 function addOutboxRows(stmt: WriteStatement, tenantId: string, entries: readonly OutboxEntry[]): void {
   if (entries.length === 0) return;
   const rows = stmt.values(
@@ -378,7 +367,7 @@ export async function reverseSettled(
     reopened.push({ itemId: row.item_id, documentNumber: row.document_number, amountMinor: back, cleared: false });
   }
   // One statement: the negative allocations, the items reopened by what came back, the payment, the write-backs
-  // and the events (the write-backs' first, as enqueueWriteBacks logs them).
+  // and the events.
   const stmt = new WriteStatement();
   const t = stmt.param(input.tenantId);
   const pid = stmt.param(input.paymentId);
@@ -408,7 +397,7 @@ export async function reverseSettled(
      WHERE tenant_id = ${t} AND payment_id = ${pid}`,
   );
   addOutboxRows(stmt, input.tenantId, writeBacks);
-  addEventRows(stmt, [...writeBackEvents(input.tenantId, writeBacks), ...events]);
+  addEventRows(stmt, events);
   await stmt.execute(trx);
   return { reopened, replayed: false };
 }

@@ -6,41 +6,17 @@ import type { Database, OutboxStatus } from '../store/schema';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/**
+ * A write-back to write in the same transaction as the change that causes it (the allocation, the reversal, the
+ * notice). Its outbox row is the record that it was made (`created_at`, `status`): no event repeats it. What happens to
+ * it later is logged under `outbox:<id>` (`writeback.delivered`, `writeback.dead_lettered`, `writeback.replayed`).
+ */
 export interface OutboxEntry {
   /** A business id (e.g. `pay-<paymentId>-<itemId>`): writing the same entry twice is a no-op. */
   outboxId: string;
   source: string;
   itemId: string;
   command: WriteBackCommand;
-}
-
-/** Writes outbox rows in the caller's transaction: the write-back exists exactly when the change that causes it does. */
-export async function enqueueWriteBacks(trx: Db, tenantId: string, entries: readonly OutboxEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await trx
-    .insertInto('outbox')
-    .values(
-      entries.map((e) => ({
-        tenant_id: tenantId,
-        outbox_id: e.outboxId,
-        source: e.source,
-        kind: e.command.kind,
-        item_id: e.itemId,
-        command: JSON.stringify(e.command),
-      })),
-    )
-    .onConflict((oc) => oc.column('outbox_id').doNothing())
-    .execute();
-  await appendEvents(
-    trx,
-    entries.map((e) =>
-      event(tenantId, 'writeback.enqueued', `outbox:${e.outboxId}`, {
-        outboxId: e.outboxId,
-        source: e.source,
-        command: e.command.kind,
-      }),
-    ),
-  );
 }
 
 /** The queue job id of an outbox row: the outbox id, plus the replay number after a replay (BullMQ keeps failed ids). */
