@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createEmailChannel, type EmailChannel } from './channels/email';
-import { channelsFromConfig, smsProviderFromConfig } from './channels/from-config';
+import { channelsFromConfig, letterPdfOptions, smsProviderFromConfig } from './channels/from-config';
 import type { NoticeSettings } from './channels/from-store';
 import { type SmsReceiptEndpoint, smsReceiptsUrl } from './channels/sms/receipts';
 import { renderNotice } from './channels/templates';
@@ -331,6 +331,7 @@ export class Runtime {
     const email = this.emailChannel(cfg);
     try {
       const templatesDir = resolveTemplatesDir(cfg.templates.dir);
+      const letter = letterPdfOptions(cfg.channels, this.home);
       const sent = await sendPendingNotices(this.store, {
         tenantId: cfg.tenant.id,
         tenantName: cfg.tenant.name,
@@ -339,7 +340,7 @@ export class Runtime {
         languages: cfg.tenant.languages,
         defaultLanguage: cfg.tenant.defaultLanguage,
         levelNames: new Map(strategy.levels.map((l) => [l.level, l.name])),
-        render: (locale, template, view) => renderNotice(templatesDir, locale, template, view),
+        render: (locale, template, view) => renderNotice(templatesDir, locale, template, view, letter),
         email,
         // SMS and letter from the tenant's channels section; a notice whose first channel fails falls back to them.
         channels: channelsFromConfig(cfg.channels, {

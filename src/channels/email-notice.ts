@@ -13,7 +13,7 @@ export interface EmailNoticeChannelOptions {
   email: EmailChannel;
   /**
    * Tones whose e-mail carries the letter PDF as an attachment: the notices that are a Mahnung. A friendly reminder
-   * goes without (rendering a PDF costs some 15 ms of CPU per notice).
+   * goes without (rendering a PDF costs about 5 ms of CPU per notice).
    * @defaultValue `['neutral', 'firm', 'final']`
    */
   attachLetter?: readonly Tone[];

@@ -8,6 +8,7 @@ import type { ChannelsConfig } from '../config/schema';
 import { IntegrationError } from '../domain/errors';
 import type { ChannelSet } from './channel';
 import { createLetterChannel } from './letter/channel';
+import { type LetterPdfOptions, letterFont } from './letter/pdf';
 import { createSmsChannel } from './sms/channel';
 import type { SmsProvider } from './sms/provider';
 import { parseTwilioConfig } from './sms/twilio/config';
@@ -28,7 +29,8 @@ const TWILIO_ACCOUNT = /^(https?:\/\/[^/]+)\/2010-04-01\/Accounts\/(AC[0-9a-fA-F
 
 /**
  * SMS: `endpoint` is the Twilio-compatible account URL (`https://api.twilio.com/2010-04-01/Accounts/AC…`), `apiKey`
- * the auth token (`${env:TWILIO_AUTH_TOKEN}`), `sender` the sender id. Letter: `outDir` and `returnAddress`.
+ * the auth token (`${env:TWILIO_AUTH_TOKEN}`), `sender` the sender id. Letter: `outDir` and `returnAddress`, and the
+ * tenant's `fonts`.
  * @throws IntegrationError naming the field when the endpoint is not such a URL or the token is not set.
  */
 export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfigOptions): ChannelSet {
@@ -39,9 +41,24 @@ export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfig
       outDir: isAbsolute(cfg.letter.outDir) ? cfg.letter.outDir : resolve(opts.home, cfg.letter.outDir),
       templatesDir: opts.templatesDir,
       returnAddress: cfg.letter.returnAddress,
+      ...letterPdfOptions(cfg, opts.home),
     });
   }
   return out;
+}
+
+/**
+ * What the tenant's letter PDFs are set in (`channels.fonts`), for the letter channel, the PDF attached to e-mails and
+ * the preview; the font files are read and checked here, so a wrong path stops the run before any notice is sent.
+ * @throws IntegrationError naming `channels.fonts.regular` or `.bold` when a file is not a readable font.
+ */
+export function letterPdfOptions(cfg: ChannelsConfig, home: string): Pick<LetterPdfOptions, 'fonts'> {
+  if (!cfg.fonts) return {};
+  const file = (p: string) => (isAbsolute(p) ? p : resolve(home, p));
+  const fonts = { regular: file(cfg.fonts.regular), bold: file(cfg.fonts.bold) };
+  letterFont(fonts.regular, 'channels.fonts.regular');
+  letterFont(fonts.bold, 'channels.fonts.bold');
+  return { fonts };
 }
 
 /** The tenant's SMS provider (Twilio-compatible): for sending, and for verifying its delivery receipts. */

@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { parse as parseYaml } from 'yaml';
 import { IntegrationError } from '../domain/errors';
-import { renderLetterPdf } from './letter/pdf';
+import { type LetterPdfOptions, renderLetterPdf } from './letter/pdf';
 import { formatDate, LABEL_KEYS, type Labels, type NoticeContext, paragraphsOf, presentNotice } from './present';
 import {
   type AddressForm,
@@ -155,7 +155,14 @@ const NAME = /^[a-z0-9][a-z0-9-]*$/;
  *   lacks.
  * @example renderNotice('config/templates', 'de', 'reminder', view).subject // 'Freundliche Erinnerung: …'
  */
-export function renderNotice(templatesDir: string, locale: string, template: string, view: NoticeView): RenderedNotice {
+export function renderNotice(
+  templatesDir: string,
+  locale: string,
+  template: string,
+  view: NoticeView,
+  /** How the attached letter PDF is drawn (the tenant's fonts). */
+  letter: LetterPdfOptions = {},
+): RenderedNotice {
   checkNames(locale, template);
   const legacy = join(resolve(templatesDir), locale, `${template}.hbs`);
   if (existsSync(legacy) || !isKnownTemplate(templatesDir, locale, template)) {
@@ -175,7 +182,7 @@ export function renderNotice(templatesDir: string, locale: string, template: str
       ...(hasLetterForm(template)
         ? {
             pdf: () => {
-              pdf ??= renderLetterPdf(r, model);
+              pdf ??= renderLetterPdf(r, model, letter);
               return pdf;
             },
           }

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { sql } from 'kysely';
+import { letterPdfOptions } from '../channels/from-config';
 import { buildViewModel, toneOfTemplate } from '../channels/from-store';
 import { renderLetterPdf } from '../channels/letter/pdf';
 import { IMAGE_CIDS } from '../channels/present';
@@ -180,6 +181,7 @@ async function preview(rt: Runtime, template: string, o: PreviewOptions): Promis
       if (!hasLetterForm(template)) throw new IntegrationError(`template "${template}" has no letter form`, '--format');
       output = await renderLetterPdf(rendered, view, {
         returnAddress: returnAddress.length ? returnAddress : undefined,
+        ...letterPdfOptions(cfg.channels, rt.home),
       });
       if (!o.out && process.stdout.isTTY) {
         throw new IntegrationError('a PDF does not belong on a terminal; give --out <file>', '--out');

@@ -171,6 +171,12 @@ export const channelsSchema = z.strictObject({
       returnAddress: z.array(nonEmpty).min(1),
     })
     .optional(),
+  /**
+   * TrueType fonts the letter PDF is set in (printed, and attached to e-mails), for names and addresses in scripts the
+   * PDF standard fonts lack (Polish, Czech, Turkish, Cyrillic, Greek, …); a relative path is below the installation
+   * directory. Without them: Helvetica, other characters transliterated (Ł → L) or printed as "?".
+   */
+  fonts: z.strictObject({ regular: nonEmpty, bold: nonEmpty }).optional(),
 });
 
 export const LEVEL_NAMES = ['reminder', 'first', 'second', 'final'] as const;

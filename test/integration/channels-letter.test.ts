@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { ChannelSendResult } from '../../src/channels/channel';
 import { createLetterChannel } from '../../src/channels/letter/channel';
 import { renderLetterPdf } from '../../src/channels/letter/pdf';
-import { renderNoticeView } from '../../src/channels/templates';
-import { noticeTotals } from '../../src/channels/view-model';
+import { renderNotice, renderNoticeView } from '../../src/channels/templates';
+import { type NoticeViewModel, noticeTotals } from '../../src/channels/view-model';
 import {
   COMBINATIONS,
   DU_WORDS,
@@ -112,7 +112,56 @@ describe('the letter (PDF) of a notice', () => {
     expect(text).toContain('Lukasz Wójcik');
     expect(text).toContain('Ulica Zólta 3');
   });
+
+  const dejavu = '/usr/share/fonts/truetype/dejavu';
+  const unicodeFonts = existsSync(join(dejavu, 'DejaVuSans.ttf'))
+    ? { regular: join(dejavu, 'DejaVuSans.ttf'), bold: join(dejavu, 'DejaVuSans-Bold.ttf') }
+    : undefined;
+  if (!unicodeFonts) console.log(`DejaVu fonts absent (${dejavu}): the Unicode font letter is not checked`);
+  (unicodeFonts ? it : it.skip)('prints names in other scripts as written with a Unicode font configured', async () => {
+    const base = goldenView('en', 'firm');
+    const view = {
+      ...base,
+      debtor: {
+        ...base.debtor,
+        name: 'Łukasz Wójcik',
+        postalAddress: ['Łukasz Wójcik', 'улица Ленина 5', '00-001 Warszawa'],
+      },
+    };
+    const pdf = await renderLetterPdf(renderNoticeView(TEMPLATES, view), view, { fonts: unicodeFonts });
+    const text = pdfText(pdf);
+    expect(text).toContain('Łukasz Wójcik');
+    expect(text).toContain('улица Ленина 5');
+    // The rest of the letter is set in the same fonts: the items, the total and both QR codes.
+    expect(text).toContain(GOLDEN.total.en);
+    expect(pdfQrCodes(pdf).some((c) => c.startsWith('BCD'))).toBe(true);
+
+    // The letter attached to the e-mail is set in the same fonts.
+    const attached = renderNotice(
+      TEMPLATES,
+      'en',
+      'notice',
+      { ...legacyFieldsOf(view), model: view },
+      { fonts: unicodeFonts },
+    ).pdf!;
+    expect(pdfText(await attached())).toContain('улица Ленина 5');
+  });
 });
+
+/** The fields a notice rendered from its model ignores. */
+function legacyFieldsOf(view: NoticeViewModel) {
+  return {
+    debtor: { name: view.debtor.name, salutation: '' },
+    tenant: { name: view.creditor.name },
+    level: view.level,
+    levelName: '',
+    items: [],
+    fee: '',
+    total: '',
+    currency: view.currency,
+    asOf: view.asOf,
+  };
+}
 
 describe('letters to the print service', () => {
   it('drops one PDF and a manifest per batch; every letter starts on a new sheet', async () => {

@@ -1,4 +1,5 @@
-import { channelsFromConfig } from '../../src/channels/from-config';
+import { existsSync } from 'node:fs';
+import { channelsFromConfig, letterPdfOptions } from '../../src/channels/from-config';
 import { IntegrationError } from '../../src/domain/errors';
 
 const email = { from: 'billing@acme.example', smtp: { host: 'smtp.acme.example', port: 587, secure: false } };
@@ -41,5 +42,28 @@ describe('channels from the tenant configuration', () => {
         opts,
       );
     expect(noToken).toThrow(/channels\.sms\.apiKey/);
+  });
+
+  it('checks the letter fonts when the channels are built, naming the key of a file that is no font', () => {
+    expect(letterPdfOptions({ email }, opts.home)).toEqual({});
+    const missing = () =>
+      channelsFromConfig(
+        {
+          email,
+          letter: { outDir: 'print', returnAddress: ['ACME GmbH'] },
+          fonts: { regular: 'fonts/Missing.ttf', bold: 'fonts/Missing-Bold.ttf' },
+        },
+        opts,
+      );
+    expect(missing).toThrow(IntegrationError);
+    expect(missing).toThrow(/channels\.fonts\.regular.*\/srv\/clearhub\/fonts\/Missing\.ttf/);
+    const notAFont = () => letterPdfOptions({ email, fonts: { regular: __filename, bold: __filename } }, opts.home);
+    expect(notAFont).toThrow(/channels\.fonts\.regular/);
+  });
+
+  const dejavu = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+  (existsSync(dejavu) ? it : it.skip)('takes absolute font paths as they are', () => {
+    const fonts = { regular: dejavu, bold: dejavu.replace('.ttf', '-Bold.ttf') };
+    expect(letterPdfOptions({ email, fonts }, opts.home)).toEqual({ fonts });
   });
 });

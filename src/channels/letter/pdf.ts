@@ -10,7 +10,10 @@
  * European text (WinAnsi); other characters are transliterated (Ł → L) or printed as "?", so a tenant writing to
  * debtors in other scripts configures a Unicode font.
  */
+import { readFileSync } from 'node:fs';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
+import { IntegrationError } from '../../domain/errors';
 import { formatDate, paragraphsOf } from '../present';
 import { giroCodeModules, payLinkModules, type QrModules } from '../qr';
 import type { RenderedNoticeView } from '../templates';
@@ -91,10 +94,36 @@ export function newLetterDocument(title: string, author: string, opts: LetterPdf
     info: { Title: title, Author: author, Creator: 'Clearhub' },
   });
   if (opts.fonts) {
-    doc.registerFont(REGULAR, opts.fonts.regular);
-    doc.registerFont(BOLD, opts.fonts.bold);
+    // pdfkit takes a parsed font where its types say a file (it tells them apart by their `layout` method).
+    doc.registerFont(REGULAR, letterFont(opts.fonts.regular) as unknown as string);
+    doc.registerFont(BOLD, letterFont(opts.fonts.bold) as unknown as string);
   }
   return doc;
+}
+
+/**
+ * TrueType fonts by file, parsed once. Given a file, pdfkit reads and parses it again for every document (a letter in
+ * DejaVu Sans took 35 ms, 14 ms with the parsed font); given the parsed font it only makes the document's subset.
+ */
+const letterFonts = new Map<string, fontkit.Font>();
+
+/**
+ * The parsed TrueType or OpenType font in `file`.
+ * @throws IntegrationError naming `field` when the file cannot be read or holds no single font.
+ */
+export function letterFont(file: string, field = 'fonts'): fontkit.Font {
+  let font = letterFonts.get(file);
+  if (font) return font;
+  let parsed: fontkit.Font | fontkit.FontCollection;
+  try {
+    parsed = fontkit.create(readFileSync(file));
+  } catch (err) {
+    throw new IntegrationError(`${file}: not a font file that can be read (${(err as Error).message})`, field);
+  }
+  if (!('layout' in parsed)) throw new IntegrationError(`${file} is a font collection: name one font file`, field);
+  font = parsed;
+  letterFonts.set(file, font);
+  return font;
 }
 
 const REGULAR = 'regular';
