@@ -8,7 +8,7 @@
  *
  * Fonts: the PDF standard fonts (Helvetica) unless `fonts` names TrueType files. The standard fonts cover Western
  * European text (WinAnsi); other characters are transliterated (Ł → L) or printed as "?", so a tenant writing to
- * debtors in other scripts configures a Unicode font.
+ * debtors in other scripts names a Unicode font (`channels.fonts` in its tenant file; channels/from-config.ts).
  */
 import { readFileSync } from 'node:fs';
 import * as fontkit from 'fontkit';
