@@ -453,7 +453,8 @@ export class SapOdataConnector implements SourceConnector {
   /**
    * PATCH A_CustomerDunning. PATCH is idempotent: writing the same level and date again changes nothing. We read
    * the record first and report `duplicate` (without writing) when SAP already holds the values, so a retry after a
-   * timeout whose PATCH did arrive writes nothing a second time.
+   * timeout whose PATCH did arrive writes nothing a second time, or a higher level of the same date, so the items of
+   * one notice leave the customer at the highest of their levels in any order.
    */
   private async writeDunning(
     command: Extract<WriteBackCommand, { kind: 'dunning_level' }>,

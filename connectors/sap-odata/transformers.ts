@@ -399,10 +399,15 @@ export function dunningPath(k: DunningKey): string {
   return `${DUNNING_SET}(Customer=${encodeURIComponent(literal(k.Customer))},CompanyCode=${encodeURIComponent(literal(k.CompanyCode))},DunningArea=${encodeURIComponent(literal(k.DunningArea))})`;
 }
 
-/** Whether SAP already holds what the PATCH would write (the write is then a duplicate). */
+/**
+ * Whether SAP already holds what the PATCH would write, or more: the same last-dunned date at this level or a higher
+ * one (the write is then a duplicate). A_CustomerDunning is the customer's highest level, but a notice sends one
+ * command per item, in whatever order the queue delivers them: of one notice's items, the highest level must stay.
+ * A later notice's date replaces both, lower or not.
+ */
 export function dunningUpToDate(current: Record<string, unknown>, body: DunningPatch): boolean {
-  if (text(current.DunningLevel) !== body.DunningLevel) return false;
   if (v2DateToDay(current.LastDunnedOn) !== v2DateToDay(body.LastDunnedOn)) return false;
+  if (!(Number(text(current.DunningLevel)) >= Number(body.DunningLevel))) return false;
   return body.DunningBlock === undefined || text(current.DunningBlock) === body.DunningBlock;
 }
 

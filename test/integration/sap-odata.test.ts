@@ -270,6 +270,22 @@ describe('sap-odata write-back', () => {
     expect(gw.writes).toHaveLength(1);
   });
 
+  it("leaves the customer at the highest level of a notice's items, in any order; a later notice sets its own", async () => {
+    await gateway({}, 1);
+    const c = connector();
+    expect((await c.writeBack(command(3), { idempotencyKey: 'outbox:a' })).status).toBe('delivered');
+    // Another item of the same notice, one level lower, delivered after it: the customer stays at 3.
+    expect((await c.writeBack(command(2), { idempotencyKey: 'outbox:b' })).status).toBe('duplicate');
+    expect((await dunningOf('10100002')).DunningLevel).toBe('3');
+    expect(gw.writes).toHaveLength(1);
+    // The next notice (the level-3 items were paid meanwhile) brings the customer down to 1.
+    expect((await c.writeBack(command(1, '2026-12-04'), { idempotencyKey: 'outbox:c' })).status).toBe('delivered');
+    expect(await dunningOf('10100002')).toMatchObject({
+      DunningLevel: '1',
+      LastDunnedOn: `/Date(${Date.UTC(2026, 11, 4)})/`,
+    });
+  });
+
   it('appears once when the write is retried after a timeout whose PATCH was applied', async () => {
     await gateway({}, 1);
     const c = connector({ resilience: { timeoutMs: 300, retries: 0 } });
