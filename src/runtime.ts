@@ -1,5 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { constants, existsSync, readdirSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createEmailChannel, type EmailChannel } from './channels/email';
 import { channelsFromConfig, letterPdfOptions, smsProviderFromConfig } from './channels/from-config';
 import type { NoticeSettings } from './channels/from-store';
@@ -257,6 +258,61 @@ export class Runtime {
       } catch (err) {
         if (!(err instanceof IntegrationError)) throw err;
         rows.push({ source: 'gateway', kind: 'gateway', check: 'configured', ok: '-', detail: `off: ${err.message}` });
+      }
+    }
+    rows.push(...(await this.channelChecks(cfg)));
+    return rows;
+  }
+
+  /**
+   * The tenant's channels, for `doctor`: the SMTP server answers and takes the login, the SMS account URL and token
+   * are usable, the letter folder can be written, the letter fonts are fonts. Nothing is sent.
+   */
+  private async channelChecks(cfg: TenantConfig): Promise<Awaited<ReturnType<Runtime['doctor']>>> {
+    const rows: Awaited<ReturnType<Runtime['doctor']>> = [];
+    const row = (channel: string, check: string, ok: 'ok' | 'FAIL', detail: string) =>
+      rows.push({ source: `channel:${channel}`, kind: 'channel', check, ok, detail });
+    const failure = (err: unknown) => (err as Error).message;
+    const smtp = cfg.channels.email.smtp;
+    try {
+      const email = this.emailChannel(cfg);
+      try {
+        await email.verify();
+      } finally {
+        email.close();
+      }
+      row('email', 'smtp', 'ok', `${smtp.host}:${smtp.port} answered${smtp.user ? ' and took the login' : ''}`);
+    } catch (err) {
+      row('email', 'smtp', 'FAIL', `${smtp.host}:${smtp.port}: ${failure(err)}`);
+    }
+    if (cfg.channels.sms) {
+      try {
+        smsProviderFromConfig(cfg.channels.sms, { secret });
+        row('sms', 'account', 'ok', `${new URL(cfg.channels.sms.endpoint).host}, sender ${cfg.channels.sms.sender}`);
+      } catch (err) {
+        row('sms', 'account', 'FAIL', failure(err));
+      }
+    }
+    if (cfg.channels.letter) {
+      const dir = isAbsolute(cfg.channels.letter.outDir)
+        ? cfg.channels.letter.outDir
+        : resolve(this.home, cfg.channels.letter.outDir);
+      // The letter channel creates the folder with its first batch: the nearest existing folder must be writable.
+      let existing = dir;
+      while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+      try {
+        await access(existing, constants.W_OK | constants.X_OK);
+        row('letter', 'outDir', 'ok', existing === dir ? `${dir}: writable` : `${dir}: will be created`);
+      } catch (err) {
+        row('letter', 'outDir', 'FAIL', `${dir}: ${failure(err)}`);
+      }
+    }
+    if (cfg.channels.fonts) {
+      try {
+        const { fonts } = letterPdfOptions(cfg.channels, this.home);
+        row('letter', 'fonts', 'ok', `${fonts!.regular}, ${fonts!.bold}`);
+      } catch (err) {
+        row('letter', 'fonts', 'FAIL', failure(err));
       }
     }
     return rows;

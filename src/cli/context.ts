@@ -15,6 +15,9 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
   try {
     return await fn(rt);
   } finally {
+    // PGlite's WebAssembly runtime sets process.exitCode to 0 when it shuts down: keep the command's own.
+    const code = process.exitCode;
     await rt.close();
+    process.exitCode = code;
   }
 }

@@ -221,15 +221,17 @@ export function buildProgram(): Command {
 
   program
     .command('doctor')
-    .description('check every configured source: mapping valid, reachable, authenticated, permitted')
+    .description(
+      'check every configured source (mapping valid, reachable, authenticated, permitted), provider and channel',
+    )
     .option('--tenant <id>')
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
       await withRuntime(cmd, async (rt) => {
         const rows = await rt.doctor(o.tenant);
+        if (rows.some((r) => r.ok === 'FAIL')) process.exitCode = 1;
         if (o.json) return console.log(JSON.stringify(rows));
         printTable(rows, ['source', 'kind', 'check', 'ok', 'detail']);
-        if (rows.some((r) => r.ok === 'FAIL')) process.exitCode = 1;
       });
     });
 

@@ -174,10 +174,15 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(bad.err).toMatch(/--amount/);
   });
 
-  test('doctor checks every configured source', () => {
+  test('doctor checks every configured source and channel', () => {
     const r = clearhub(home, 'doctor', '--json');
-    expect(r.code).toBe(0);
+    // The profile's SMTP server is a placeholder (smtp.example.com, password from SMTP_PASSWORD): doctor says so.
+    expect(r.code).toBe(1);
     const rows = json(r.out) as { source: string; check: string; ok: string; detail: string }[];
+    const smtp = rows.find((x) => x.source === 'channel:email')!;
+    expect(smtp).toMatchObject({ check: 'smtp', ok: 'FAIL' });
+    expect(smtp.detail).toMatch(/^smtp\.example\.com:587: .*(SMTP_PASSWORD|ENOTFOUND|EAI_AGAIN)/);
+    expect(rows.filter((x) => x.ok === 'FAIL')).toEqual([smtp]);
     expect(rows.filter((x) => x.source === 'billing').map((x) => [x.check, x.ok])).toEqual([
       ['mapping', 'ok'],
       ['inbound', 'ok'],
