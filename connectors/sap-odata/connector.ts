@@ -31,6 +31,8 @@ import {
   clearedFromWire,
   clearedItemsFilter,
   DUNNING_SET,
+  type DunningKey,
+  type DunningPatch,
   decodeCheckpoint,
   dunningPath,
   dunningUpToDate,
@@ -107,6 +109,8 @@ export class SapOdataConnector implements SourceConnector {
   private readonly policy: SourcePolicy;
   private readonly cookies = new Map<string, string>();
   private csrfToken: string | undefined;
+  /** The dunning write in progress per customer record: see {@link SapOdataConnector.oneAtATime}. */
+  private readonly dunningWrites = new Map<string, Promise<unknown>>();
   private token: { value: string; expiresAt: number } | undefined;
   private readonly origin: string;
 
@@ -463,9 +467,38 @@ export class SapOdataConnector implements SourceConnector {
     const block =
       'dunningBlock' in command && typeof command.dunningBlock === 'string' ? command.dunningBlock : undefined;
     const { key, body } = toWire(command, this.config.dunningArea, block);
+    const ref = `${DUNNING_SET}(${key.Customer},${key.CompanyCode},${key.DunningArea || "''"})`;
+    return this.oneAtATime(ref, () => this.patchDunning(key, body, ref, ctx));
+  }
+
+  /**
+   * Runs the dunning writes of one customer record one after the other in this process. Each reads the record before
+   * it decides, and A_CustomerDunning has no ETag: two items of a notice written at once by the write-back worker's
+   * parallel jobs would both read the old level, and the lower one could land last. (Worker processes on several
+   * machines can still race; one worker process per tenant keeps the highest level.)
+   */
+  private oneAtATime<T>(record: string, write: () => Promise<T>): Promise<T> {
+    const before = this.dunningWrites.get(record) ?? Promise.resolve();
+    const run = before.then(write, write);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.dunningWrites.set(record, settled);
+    void settled.then(() => {
+      if (this.dunningWrites.get(record) === settled) this.dunningWrites.delete(record);
+    });
+    return run;
+  }
+
+  private async patchDunning(
+    key: DunningKey,
+    body: DunningPatch,
+    ref: string,
+    ctx: WriteBackContext,
+  ): Promise<WriteBackResult> {
     const path = dunningPath(key);
     const url = this.url(this.config.services.partners, path);
-    const ref = `${DUNNING_SET}(${key.Customer},${key.CompanyCode},${key.DunningArea || "''"})`;
     const current = await this.policy.read(async (signal) => {
       const res = await this.send('GET', url, { signal, flow: 'dunning', idempotencyKey: ctx.idempotencyKey });
       if (res.status === 404) {

@@ -286,6 +286,18 @@ describe('sap-odata write-back', () => {
     });
   });
 
+  it('keeps the highest level when the items of a notice are written at the same time', async () => {
+    await gateway({}, 1);
+    const c = connector();
+    // The write-back worker runs jobs in parallel: the higher level's job starts first, the lower one right after.
+    const [high, low] = await Promise.all([
+      c.writeBack(command(3), { idempotencyKey: 'outbox:x' }),
+      c.writeBack(command(2), { idempotencyKey: 'outbox:y' }),
+    ]);
+    expect([high.status, low.status]).toEqual(['delivered', 'duplicate']);
+    expect((await dunningOf('10100002')).DunningLevel).toBe('3');
+  });
+
   it('appears once when the write is retried after a timeout whose PATCH was applied', async () => {
     await gateway({}, 1);
     const c = connector({ resilience: { timeoutMs: 300, retries: 0 } });
