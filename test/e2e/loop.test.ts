@@ -186,4 +186,14 @@ describe.each([
     expect(inv2.open_minor).toBe(28_90);
     expect(inv2.status).toBe('open');
   });
+
+  test('doctor finds the SMTP server answering and every enabled source reachable', async () => {
+    const rows = await rt.doctor();
+    expect(rows.find((r) => r.source === 'channel:email')).toMatchObject({
+      check: 'smtp',
+      ok: 'ok',
+      detail: `127.0.0.1:${sink.port} answered`,
+    });
+    expect(rows.filter((r) => r.ok === 'FAIL')).toEqual([]);
+  });
 });
