@@ -99,15 +99,7 @@ describe('the letter (PDF) of a notice', () => {
   });
 
   it('prints names beyond the standard fonts transliterated, never as garbage', async () => {
-    const base = goldenView('de', 'neutral');
-    const view = {
-      ...base,
-      debtor: {
-        ...base.debtor,
-        name: 'Łukasz Wójcik',
-        postalAddress: ['Łukasz Wójcik', 'Ulica Żółta 3', '00-001 Warszawa'],
-      },
-    };
+    const view = polishDebtor(goldenView('de', 'neutral'), 'Ulica Żółta 3');
     const text = pdfText(await renderLetterPdf(renderNoticeView(TEMPLATES, view), view));
     expect(text).toContain('Lukasz Wójcik');
     expect(text).toContain('Ulica Zólta 3');
@@ -119,15 +111,7 @@ describe('the letter (PDF) of a notice', () => {
     : undefined;
   if (!unicodeFonts) console.log(`DejaVu fonts absent (${dejavu}): the Unicode font letter is not checked`);
   (unicodeFonts ? it : it.skip)('prints names in other scripts as written with a Unicode font configured', async () => {
-    const base = goldenView('en', 'firm');
-    const view = {
-      ...base,
-      debtor: {
-        ...base.debtor,
-        name: 'Łukasz Wójcik',
-        postalAddress: ['Łukasz Wójcik', 'улица Ленина 5', '00-001 Warszawa'],
-      },
-    };
+    const view = polishDebtor(goldenView('en', 'firm'), 'улица Ленина 5');
     const pdf = await renderLetterPdf(renderNoticeView(TEMPLATES, view), view, { fonts: unicodeFonts });
     const text = pdfText(pdf);
     expect(text).toContain('Łukasz Wójcik');
@@ -147,6 +131,12 @@ describe('the letter (PDF) of a notice', () => {
     expect(pdfText(await attached())).toContain('улица Ленина 5');
   });
 });
+
+/** The golden notice to Łukasz Wójcik, living at `street` in Warsaw. */
+function polishDebtor(base: NoticeViewModel, street: string): NoticeViewModel {
+  const name = 'Łukasz Wójcik';
+  return { ...base, debtor: { ...base.debtor, name, postalAddress: [name, street, '00-001 Warszawa'] } };
+}
 
 /** The fields a notice rendered from its model ignores. */
 function legacyFieldsOf(view: NoticeViewModel) {
