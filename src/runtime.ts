@@ -1,8 +1,8 @@
 import { constants, existsSync, readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createEmailChannel, type EmailChannel } from './channels/email';
-import { channelsFromConfig, letterPdfOptions, smsProviderFromConfig } from './channels/from-config';
+import { channelsFromConfig, letterPdfOptions, smsProviderFromConfig, underHome } from './channels/from-config';
 import type { NoticeSettings } from './channels/from-store';
 import { type SmsReceiptEndpoint, smsReceiptsUrl } from './channels/sms/receipts';
 import { renderNotice } from './channels/templates';
@@ -294,9 +294,7 @@ export class Runtime {
       }
     }
     if (cfg.channels.letter) {
-      const dir = isAbsolute(cfg.channels.letter.outDir)
-        ? cfg.channels.letter.outDir
-        : resolve(this.home, cfg.channels.letter.outDir);
+      const dir = underHome(this.home, cfg.channels.letter.outDir);
       // The letter channel creates the folder with its first batch: the nearest existing folder must be writable.
       let existing = dir;
       while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);

@@ -38,7 +38,7 @@ export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfig
   if (cfg.sms) out.sms = createSmsChannel({ provider: smsProviderFromConfig(cfg.sms, opts) });
   if (cfg.letter) {
     out.letter = createLetterChannel({
-      outDir: isAbsolute(cfg.letter.outDir) ? cfg.letter.outDir : resolve(opts.home, cfg.letter.outDir),
+      outDir: underHome(opts.home, cfg.letter.outDir),
       templatesDir: opts.templatesDir,
       returnAddress: cfg.letter.returnAddress,
       ...letterPdfOptions(cfg, opts.home),
@@ -54,8 +54,7 @@ export function channelsFromConfig(cfg: ChannelsConfig, opts: ChannelsFromConfig
  */
 export function letterPdfOptions(cfg: ChannelsConfig, home: string): Pick<LetterPdfOptions, 'fonts'> {
   if (!cfg.fonts) return {};
-  const file = (p: string) => (isAbsolute(p) ? p : resolve(home, p));
-  const fonts = { regular: file(cfg.fonts.regular), bold: file(cfg.fonts.bold) };
+  const fonts = { regular: underHome(home, cfg.fonts.regular), bold: underHome(home, cfg.fonts.bold) };
   letterFont(fonts.regular, 'channels.fonts.regular');
   letterFont(fonts.bold, 'channels.fonts.bold');
   return { fonts };
@@ -90,3 +89,6 @@ export function smsProviderFromConfig(
     { logger: opts.smsLogger },
   );
 }
+
+/** A path of the tenant file: relative ones are below the installation directory. */
+export const underHome = (home: string, path: string): string => (isAbsolute(path) ? path : resolve(home, path));
