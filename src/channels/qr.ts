@@ -36,7 +36,7 @@ export async function giroCodePng(view: NoticeViewModel, scale = 6): Promise<Buf
 
 /** PNG of a pay link: error correction M, 4-module quiet zone. */
 export async function payLinkPng(url: string, scale = 6): Promise<Buffer> {
-  return qrPng(urlSegments(url), payLinkSymbol(url), { margin: 4, scale });
+  return qrPng(payLinkSymbol(url), { margin: 4, scale });
 }
 
 export type { QrModules };
