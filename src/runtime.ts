@@ -7,7 +7,7 @@ import type { NoticeSettings } from './channels/from-store';
 import { type SmsReceiptEndpoint, smsReceiptsUrl } from './channels/sms/receipts';
 import { renderNotice } from './channels/templates';
 import { loadTenantConfig } from './config/load';
-import type { TenantConfig } from './config/schema';
+import { TENANT_ID, type TenantConfig } from './config/schema';
 import { lenientEnv, secret } from './config/secrets';
 import { IntegrationError } from './domain/errors';
 import { dunningEligibility } from './dunning/eligibility';
@@ -94,7 +94,13 @@ export class Runtime {
 
   /** The tenant's validated configuration (`--tenant` may be omitted when exactly one tenant exists). */
   tenant(id?: string): TenantConfig {
-    const ids = this.tenantIds();
+    // A named tenant is looked up by its file: the folder is listed only to find the one tenant when none is named
+    // (the workers ask for a tenant on every job; listing the folder each time cost the demo 2 s).
+    const cached = id === undefined ? undefined : this.tenantCache.get(id);
+    if (cached) return cached;
+    // Ids come from URLs too: one that no tenant file can carry is no tenant, and never part of a path.
+    if (id !== undefined && !TENANT_ID.test(id)) throw new IntegrationError(`no tenant "${id}"`, 'tenant');
+    const ids = id === undefined ? this.tenantIds() : [];
     const tenantId = id ?? (ids.length === 1 ? ids[0] : undefined);
     if (!tenantId) {
       throw new IntegrationError(
@@ -104,8 +110,8 @@ export class Runtime {
         'tenant',
       );
     }
-    const cached = this.tenantCache.get(tenantId);
-    if (cached) return cached;
+    const known = this.tenantCache.get(tenantId);
+    if (known) return known;
     const file = join(this.tenantsDir(), `${tenantId}.yaml`);
     if (!existsSync(file)) throw new IntegrationError(`no tenant "${tenantId}" (looked for ${file})`, 'tenant');
     // Secrets are resolved when the part that needs them starts (a sync needs no SMTP password): an unset variable
@@ -427,7 +433,8 @@ export class Runtime {
    * `gateway.publicUrl`, the address Clearhub is reached at. Undefined without an SMS channel or without that address.
    */
   smsReceiptEndpoint(tenantId: string): SmsReceiptEndpoint | undefined {
-    if (!this.tenantIds().includes(tenantId)) return undefined; // the id comes from a URL: only known tenants
+    // The id comes from a URL: only known tenants (a configured one, or one in the folder now).
+    if (!this.tenantCache.has(tenantId) && !this.tenantIds().includes(tenantId)) return undefined;
     const cfg = this.tenant(tenantId);
     if (!cfg.channels.sms || !cfg.gateway) return undefined;
     const url = smsReceiptsUrl(cfg.gateway.publicUrl, tenantId);
