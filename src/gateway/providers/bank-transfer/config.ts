@@ -1,19 +1,6 @@
 import { z } from 'zod';
 import { sepaBic, sepaIban } from '../../../cash/pain001';
-import { IntegrationError } from '../../../domain/errors';
-
-/** A zod string checked (and normalised) by one of our validators, which throw IntegrationError. */
-const via = (check: (s: string) => string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return check(s);
-    } catch (err) {
-      const message =
-        err instanceof IntegrationError && err.field ? err.message.slice(err.field.length + 2) : String(err);
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-  });
+import { parseProviderOptions, via } from '../options';
 
 /**
  * Options of our bank transfer provider: the account the payer transfers to.
@@ -49,13 +36,5 @@ export type BankTransferConfig = z.output<typeof bankTransferConfigSchema>;
  * @throws IntegrationError `invalid bank-transfer provider options: iban: …` naming the first bad option.
  */
 export function parseBankTransferConfig(input: unknown): BankTransferConfig {
-  const r = bankTransferConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(
-      `invalid bank-transfer provider options: ${problems.join('; ')}`,
-      r.error.issues[0]?.path.map(String).join('.') || 'options',
-    );
-  }
-  return r.data;
+  return parseProviderOptions('bank-transfer', bankTransferConfigSchema, input);
 }

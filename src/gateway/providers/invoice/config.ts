@@ -1,19 +1,6 @@
 import { z } from 'zod';
 import { sepaBic, sepaIban } from '../../../cash/pain001';
-import { IntegrationError } from '../../../domain/errors';
-
-/** A zod string checked (and normalised) by one of our validators, which throw IntegrationError. */
-const via = (check: (s: string) => string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return check(s);
-    } catch (err) {
-      const message =
-        err instanceof IntegrationError && err.field ? err.message.slice(err.field.length + 2) : String(err);
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-  });
+import { parseProviderOptions, via } from '../options';
 
 /**
  * Options of the pay-on-invoice provider: the payment term and the account the invoice asks the payer to transfer to.
@@ -49,13 +36,5 @@ export type InvoiceConfig = z.output<typeof invoiceConfigSchema>;
  * @throws IntegrationError `invalid invoice provider options: paymentTermDays: …` naming the first bad option.
  */
 export function parseInvoiceConfig(input: unknown): InvoiceConfig {
-  const r = invoiceConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(
-      `invalid invoice provider options: ${problems.join('; ')}`,
-      r.error.issues[0]?.path.map(String).join('.') || 'options',
-    );
-  }
-  return r.data;
+  return parseProviderOptions('invoice', invoiceConfigSchema, input);
 }

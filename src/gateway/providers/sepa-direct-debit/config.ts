@@ -1,20 +1,7 @@
 import { z } from 'zod';
 import { sepaBic, sepaIban } from '../../../cash/pain001';
 import { creditorIdentifier } from '../../../cash/pain008';
-import { IntegrationError } from '../../../domain/errors';
-
-/** A zod refinement that reuses one of our validators (which throw IntegrationError) and keeps its normalised value. */
-const via = (check: (s: string) => string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return check(s);
-    } catch (err) {
-      const message =
-        err instanceof IntegrationError && err.field ? err.message.slice(err.field.length + 2) : String(err);
-      ctx.addIssue({ code: 'custom', message });
-      return z.NEVER;
-    }
-  });
+import { parseProviderOptions, via } from '../options';
 
 /**
  * Options of our SEPA direct debit provider: who we are as a creditor, and the rulebook timings agreed with our bank.
@@ -99,13 +86,5 @@ export type SepaDirectDebitConfig = z.output<typeof sepaDirectDebitConfigSchema>
  * @throws IntegrationError `invalid sepa-direct-debit provider options: creditorId: …` naming the first bad option.
  */
 export function parseSepaDirectDebitConfig(input: unknown): SepaDirectDebitConfig {
-  const r = sepaDirectDebitConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(
-      `invalid sepa-direct-debit provider options: ${problems.join('; ')}`,
-      r.error.issues[0]?.path.map(String).join('.') || 'options',
-    );
-  }
-  return r.data;
+  return parseProviderOptions('sepa-direct-debit', sepaDirectDebitConfigSchema, input);
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { IntegrationError } from '../../../domain/errors';
-
 import { Secret } from '../../../domain/secret';
+import { parseProviderOptions } from '../options';
 
 export { Secret };
 
@@ -55,13 +54,5 @@ export type StripeProviderConfig = z.output<typeof stripeProviderConfigSchema>;
  * @throws IntegrationError `invalid stripe provider options: secretKey: expected …; …`
  */
 export function parseStripeProviderConfig(input: unknown): StripeProviderConfig {
-  const r = stripeProviderConfigSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
-    throw new IntegrationError(
-      `invalid stripe provider options: ${problems.join('; ')}`,
-      r.error.issues[0]?.path.map(String).join('.') || 'options',
-    );
-  }
-  return r.data;
+  return parseProviderOptions('stripe', stripeProviderConfigSchema, input);
 }
