@@ -1,4 +1,5 @@
 import { IntegrationError } from '../../domain/errors';
+import { type PaymentProvider, type ProviderPayment, WebhookRejected } from './types';
 
 /**
  * The store of a provider whose payments are payables waiting for money (bank transfer, invoice): records keyed by
@@ -66,4 +67,88 @@ export function bookCredit(
   r.receivedMinor += credit.amountMinor;
   if (r.receivedMinor >= r.amountMinor) r.status = 'paid';
   return true;
+}
+
+/** How one payable provider words and decides the flows {@link payableFlows} serves. */
+export interface PayableFlowOptions<R extends CreditedPayable> {
+  /** `bank-transfer`: named in the webhook refusal. */
+  provider: string;
+  store: PayableStore<R>;
+  toPayment(r: R): ProviderPayment;
+  /** What a payment is called when it is not found, e.g. `bank transfer`: `no bank transfer "RF…"`. */
+  missing: string;
+  /** What a payment is called when a credit cannot be booked, e.g. `payment`: `the payment is canceled; …`. */
+  credited: string;
+  /** The whole message of `capture`, which never works: the payer pushes the money. */
+  capture: string;
+  /** Who is paid back, e.g. `a bank transfer`: `a bank transfer is paid back by a payout …`. */
+  refunded: string;
+  /** Where the money is found instead of webhooks, e.g. `transfers are found in bank statements`. */
+  found: string;
+  /** Statuses `cancel` moves to `canceled` (and saves) when no money has arrived; in others it answers as is. */
+  cancels: readonly R['status'][];
+  /** Statuses in which a credit is booked; in others `recordTransfer` refuses it. */
+  acceptsMoney: readonly R['status'][];
+}
+
+export type PayableFlows = Pick<
+  PaymentProvider,
+  'capture' | 'complete' | 'retrieve' | 'cancel' | 'refund' | 'parseWebhook'
+> & {
+  recordTransfer(
+    reference: string,
+    credit: { entryId: string; amountMinor: number; currency: string },
+  ): Promise<ProviderPayment>;
+};
+
+/**
+ * The flows of a provider whose payments are payables the payer pushes money to: nothing to capture or complete, no
+ * refund (cash application pays back from the statement), no webhooks (credits come from statements through
+ * `recordTransfer`), cancel only before money arrived.
+ */
+export function payableFlows<R extends CreditedPayable>(o: PayableFlowOptions<R>): PayableFlows {
+  const { store, toPayment } = o;
+
+  async function load(reference: string): Promise<R> {
+    const r = await store.get(reference);
+    if (!r) throw new IntegrationError(`no ${o.missing} "${reference}"`, 'providerReference');
+    return r;
+  }
+  async function retrieve(reference: string): Promise<ProviderPayment> {
+    return toPayment(await load(reference));
+  }
+
+  return {
+    async capture() {
+      throw new IntegrationError(o.capture, 'capture');
+    },
+    complete: retrieve,
+    retrieve,
+    async cancel(reference) {
+      const r = await load(reference);
+      if (r.status === 'paid' || r.receivedMinor > 0) {
+        throw new IntegrationError('money has already arrived for it; refund instead', 'providerReference');
+      }
+      if (o.cancels.includes(r.status)) {
+        r.status = 'canceled';
+        await store.save(r);
+      }
+      return toPayment(r);
+    },
+    async refund() {
+      throw new IntegrationError(
+        `${o.refunded} is paid back by a payout to the payer's IBAN from the statement (cash application writes it as pain.001); this provider does not refund`,
+        'refund',
+      );
+    },
+    async parseWebhook() {
+      throw new WebhookRejected(`${o.provider} has no webhooks: ${o.found}`, 'malformed');
+    },
+    async recordTransfer(reference, credit) {
+      const r = await load(reference);
+      const acceptsMoney = o.acceptsMoney.includes(r.status);
+      if (bookCredit(r, credit, { what: o.credited, acceptsMoney })) await store.save(r);
+      return toPayment(r);
+    },
+  };
 }

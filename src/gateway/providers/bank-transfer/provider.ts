@@ -1,14 +1,7 @@
 import { IntegrationError } from '../../../domain/errors';
 import type { PaymentState } from '../../../domain/types';
-import { bookCredit, InMemoryPayableStore, type PayableStore } from '../payables';
-import {
-  type CreatePaymentInput,
-  type NextAction,
-  type PaymentProvider,
-  type ProviderCapabilities,
-  type ProviderPayment,
-  WebhookRejected,
-} from '../types';
+import { InMemoryPayableStore, type PayableStore, payableFlows } from '../payables';
+import type { CreatePaymentInput, NextAction, PaymentProvider, ProviderCapabilities, ProviderPayment } from '../types';
 import { type BankTransferConfig, type BankTransferConfigInput, parseBankTransferConfig } from './config';
 import { creditorReference, giroCodePayload } from './transformers';
 
@@ -132,12 +125,6 @@ export function createBankTransferProvider(options: BankTransferProviderOptions)
   const store = options.store ?? new InMemoryBankTransferStore();
   const clock = options.now ?? (() => new Date());
 
-  async function load(reference: string): Promise<BankTransferRecord> {
-    const r = await store.get(reference);
-    if (!r) throw new IntegrationError(`no bank transfer "${reference}"`, 'providerReference');
-    return r;
-  }
-
   const provider: BankTransferProvider = {
     name: 'bank-transfer',
     capabilities: CAPABILITIES,
@@ -198,45 +185,19 @@ export function createBankTransferProvider(options: BankTransferProviderOptions)
       return toPayment(record);
     },
 
-    async capture() {
-      throw new IntegrationError('the payer pushes a bank transfer; there is nothing to capture', 'capture');
-    },
-
-    async complete(ref) {
-      return provider.retrieve(ref);
-    },
-
-    async retrieve(ref) {
-      return toPayment(await load(ref));
-    },
-
-    async cancel(ref) {
-      const r = await load(ref);
-      if (r.status === 'paid' || r.receivedMinor > 0) {
-        throw new IntegrationError('money has already arrived for it; refund instead', 'providerReference');
-      }
-      r.status = 'canceled';
-      await store.save(r);
-      return toPayment(r);
-    },
-
-    async refund() {
-      throw new IntegrationError(
-        "a bank transfer is paid back by a payout to the payer's IBAN from the statement (cash application writes it as pain.001); this provider does not refund",
-        'refund',
-      );
-    },
-
-    async parseWebhook() {
-      throw new WebhookRejected('bank-transfer has no webhooks: transfers are found in bank statements', 'malformed');
-    },
-
-    async recordTransfer(reference, credit) {
-      const r = await load(reference);
-      const acceptsMoney = r.status !== 'canceled';
-      if (bookCredit(r, credit, { what: 'payment', acceptsMoney })) await store.save(r);
-      return toPayment(r);
-    },
+    ...payableFlows({
+      provider: 'bank-transfer',
+      store,
+      toPayment,
+      missing: 'bank transfer',
+      credited: 'payment',
+      capture: 'the payer pushes a bank transfer; there is nothing to capture',
+      refunded: 'a bank transfer',
+      found: 'transfers are found in bank statements',
+      // A canceled one again too (saved again): only money that has arrived stops a cancel.
+      cancels: ['awaiting', 'canceled'],
+      acceptsMoney: ['awaiting', 'paid'],
+    }),
   };
   return provider;
 }

@@ -2,14 +2,8 @@ import { IntegrationError } from '../../../domain/errors';
 import { formatMoney } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
 import { creditorReference, groupInFours } from '../bank-transfer/transformers';
-import { bookCredit, InMemoryPayableStore, type PayableStore } from '../payables';
-import {
-  type CreatePaymentInput,
-  type PaymentProvider,
-  type ProviderCapabilities,
-  type ProviderPayment,
-  WebhookRejected,
-} from '../types';
+import { InMemoryPayableStore, type PayableStore, payableFlows } from '../payables';
+import type { CreatePaymentInput, PaymentProvider, ProviderCapabilities, ProviderPayment } from '../types';
 import { type InvoiceConfig, type InvoiceConfigInput, parseInvoiceConfig } from './config';
 
 /** What the eligibility hook sees: enough to decide (amount, country, the debtor) before any payment exists. */
@@ -148,12 +142,6 @@ export function createInvoiceProvider(options: InvoiceProviderOptions): InvoiceP
     throw new IntegrationError('pass the rule that decides who may pay on invoice', 'eligible');
   }
 
-  async function load(reference: string): Promise<InvoicePaymentRecord> {
-    const r = await store.get(reference);
-    if (!r) throw new IntegrationError(`no invoice payment "${reference}"`, 'providerReference');
-    return r;
-  }
-
   function noteFor(locale: string | undefined, amount: string, dueDate: string, reference: string): string {
     const german = (locale ?? 'de-DE').toLowerCase().startsWith('de');
     const date = new Intl.DateTimeFormat(german ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(
@@ -238,47 +226,18 @@ export function createInvoiceProvider(options: InvoiceProviderOptions): InvoiceP
       return toPayment(record);
     },
 
-    async capture() {
-      throw new IntegrationError('an invoice is paid by the payer; there is nothing to capture', 'capture');
-    },
-
-    async complete(ref) {
-      return provider.retrieve(ref);
-    },
-
-    async retrieve(ref) {
-      return toPayment(await load(ref));
-    },
-
-    async cancel(ref) {
-      const r = await load(ref);
-      if (r.status === 'paid' || r.receivedMinor > 0) {
-        throw new IntegrationError('money has already arrived for it; refund instead', 'providerReference');
-      }
-      if (r.status === 'open') {
-        r.status = 'canceled';
-        await store.save(r);
-      }
-      return toPayment(r);
-    },
-
-    async refund() {
-      throw new IntegrationError(
-        "an invoice is paid back by a payout to the payer's IBAN from the statement (cash application writes it as pain.001); this provider does not refund",
-        'refund',
-      );
-    },
-
-    async parseWebhook() {
-      throw new WebhookRejected('invoice has no webhooks: payments are found in bank statements', 'malformed');
-    },
-
-    async recordTransfer(reference, credit) {
-      const r = await load(reference);
-      const acceptsMoney = r.status === 'open' || r.status === 'paid';
-      if (bookCredit(r, credit, { what: 'invoice payment', acceptsMoney })) await store.save(r);
-      return toPayment(r);
-    },
+    ...payableFlows({
+      provider: 'invoice',
+      store,
+      toPayment,
+      missing: 'invoice payment',
+      credited: 'invoice payment',
+      capture: 'an invoice is paid by the payer; there is nothing to capture',
+      refunded: 'an invoice',
+      found: 'payments are found in bank statements',
+      cancels: ['open'],
+      acceptsMoney: ['open', 'paid'],
+    }),
   };
   return provider;
 }
