@@ -6,7 +6,7 @@ import type { Transaction } from 'kysely';
 import { IntegrationError } from '../domain/errors';
 import { event } from '../domain/events';
 import { newId } from '../domain/ids';
-import { type AllocationLine, allocateSettled } from '../gateway/settlement';
+import { type AllocationLine, allocateSettled, allocationLinesOf } from '../gateway/settlement';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
@@ -263,22 +263,9 @@ async function resultOf(
     .where('tenant_id', '=', tenantId)
     .where('payment_id', '=', paymentId)
     .executeTakeFirstOrThrow();
-  const allocs = await trx
-    .selectFrom('allocations as a')
-    .innerJoin('items as i', (j) => j.onRef('i.tenant_id', '=', 'a.tenant_id').onRef('i.item_id', '=', 'a.item_id'))
-    .select(['a.item_id', 'i.document_number', 'a.amount_minor', 'i.open_minor'])
-    .where('a.tenant_id', '=', tenantId)
-    .where('a.payment_id', '=', paymentId)
-    .orderBy('a.allocation_id')
-    .execute();
   return {
     entry,
     payment: { paymentId, amountMinor: p.amount_minor, allocatedMinor: p.allocated_minor, currency: p.currency },
-    allocations: allocs.map((a) => ({
-      itemId: a.item_id,
-      documentNumber: a.document_number,
-      amountMinor: a.amount_minor,
-      cleared: a.open_minor === 0,
-    })),
+    allocations: await allocationLinesOf(trx, tenantId, paymentId),
   };
 }

@@ -6,7 +6,7 @@ import { newId } from '../domain/ids';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
 import type { Database } from '../store/schema';
-import { allocateSettled } from './settlement';
+import { type AllocationLine, allocateSettled, allocationLinesOf } from './settlement';
 
 /** A payment made outside the gateway (shop counter, cash desk, a transfer booked by hand). */
 export interface RecordPaymentInput {
@@ -27,7 +27,7 @@ export interface RecordPaymentInput {
 
 export interface RecordPaymentResult {
   payment: { paymentId: string; state: string; amountMinor: number; currency: string; allocatedMinor: number };
-  allocations: { itemId: string; documentNumber: string; amountMinor: number; cleared: boolean }[];
+  allocations: AllocationLine[];
   replayed: boolean;
 }
 
@@ -142,14 +142,6 @@ async function replay(trx: Transaction<Database>, tenantId: string, paymentId: s
     .where('tenant_id', '=', tenantId)
     .where('payment_id', '=', paymentId)
     .executeTakeFirstOrThrow();
-  const allocs = await trx
-    .selectFrom('allocations as a')
-    .innerJoin('items as i', (j) => j.onRef('i.tenant_id', '=', 'a.tenant_id').onRef('i.item_id', '=', 'a.item_id'))
-    .select(['a.item_id', 'i.document_number', 'a.amount_minor', 'i.open_minor'])
-    .where('a.tenant_id', '=', tenantId)
-    .where('a.payment_id', '=', paymentId)
-    .orderBy('a.allocation_id')
-    .execute();
   return {
     payment: {
       paymentId,
@@ -158,12 +150,7 @@ async function replay(trx: Transaction<Database>, tenantId: string, paymentId: s
       currency: p.currency,
       allocatedMinor: p.allocated_minor,
     },
-    allocations: allocs.map((a) => ({
-      itemId: a.item_id,
-      documentNumber: a.document_number,
-      amountMinor: a.amount_minor,
-      cleared: a.open_minor === 0,
-    })),
+    allocations: await allocationLinesOf(trx, tenantId, paymentId),
     replayed: true,
   };
 }

@@ -231,6 +231,28 @@ export async function allocateSettled(
 
 const LOCK_ALLOCATED = 'SELECT allocated_minor FROM payments WHERE tenant_id = $1 AND payment_id = $2 FOR UPDATE';
 
+/** A payment's allocations as they stand, in the order they were made (what a replayed request answers with). */
+export async function allocationLinesOf(
+  trx: Transaction<Database>,
+  tenantId: string,
+  paymentId: string,
+): Promise<AllocationLine[]> {
+  const allocs = await trx
+    .selectFrom('allocations as a')
+    .innerJoin('items as i', (j) => j.onRef('i.tenant_id', '=', 'a.tenant_id').onRef('i.item_id', '=', 'a.item_id'))
+    .select(['a.item_id', 'i.document_number', 'a.amount_minor', 'i.open_minor'])
+    .where('a.tenant_id', '=', tenantId)
+    .where('a.payment_id', '=', paymentId)
+    .orderBy('a.allocation_id')
+    .execute();
+  return allocs.map((a) => ({
+    itemId: a.item_id,
+    documentNumber: a.document_number,
+    amountMinor: a.amount_minor,
+    cleared: a.open_minor === 0,
+  }));
+}
+
 /** Outbox rows for write-backs (a row written before stays as it is). */
 function addOutboxRows(stmt: WriteStatement, tenantId: string, entries: readonly OutboxEntry[]): void {
   if (entries.length === 0) return;
