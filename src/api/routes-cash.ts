@@ -6,7 +6,15 @@ import { loadCashSettings, saveCashSettings } from '../cash/settings';
 import { allocateEntry, EntryNotFoundError, listWorklist } from '../cash/worklist';
 import { IntegrationError } from '../domain/errors';
 import { problems } from './problems';
-import { amountJson, defineRoute, type Route, type RouteDeps } from './routes';
+import {
+  allocationJson,
+  amountJson,
+  decodeCursor,
+  defineRoute,
+  encodeCursor,
+  type Route,
+  type RouteDeps,
+} from './routes';
 import {
   AllocateEntryRequest,
   AllocateEntryResponse,
@@ -19,9 +27,6 @@ import {
   WorklistPage,
   WorklistQuery,
 } from './schemas-cash';
-
-const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
 /** The largest statement file the upload takes (a year of a busy account in MT940 is a few MB). */
 const UPLOAD_LIMIT = '64mb';
@@ -167,12 +172,7 @@ export function cashRoutes(deps: RouteDeps): Route[] {
                 amount: amountJson(r.payment.amountMinor, ccy),
                 allocated: amountJson(r.payment.allocatedMinor, ccy),
               },
-              allocations: r.allocations.map((a) => ({
-                itemId: a.itemId,
-                documentNumber: a.documentNumber,
-                amount: amountJson(a.amountMinor, ccy),
-                cleared: a.cleared,
-              })),
+              allocations: r.allocations.map((a) => allocationJson(a, ccy)),
               replayed: r.replayed,
             } satisfies z.output<typeof AllocateEntryResponse>,
           };

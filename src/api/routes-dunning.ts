@@ -21,7 +21,7 @@ import { editProposal, type ProposalNoticeView, proposalCsv, proposalPage } from
 import { type DunningRunResult, query } from '../dunning/run';
 import { approveRun, runRegistered, strategyOfRun } from '../dunning/service';
 import { problems } from './problems';
-import { amountJson, defineRoute, pageOf, type Route, type RouteDeps } from './routes';
+import { amountJson, decodeCursor, defineRoute, encodeCursor, pageOf, type Route, type RouteDeps } from './routes';
 import { Amount, AmountInput, id, named, requestSchemas, responseSchemas } from './schemas';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -31,8 +31,6 @@ const cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,400}$/, 'expected a cursor from a previous page')
   .describe('nextCursor of the previous page');
-const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
-const decodeCursor = (c: string): string => Buffer.from(c, 'base64url').toString('utf8');
 
 // ---- requests ----
 

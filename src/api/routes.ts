@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor, isKnownCurrency, parseDecimalToMinor } from '../domain/money';
+import type { AllocationLine } from '../gateway/settlement';
 import type { Store } from '../store/db';
 import type { Database } from '../store/schema';
 import { itemLevelSql } from '../store/schema-dunning';
@@ -164,8 +165,23 @@ export function amountJson(minor: number, currency: string): AmountJson {
   return { value: formatMinor(minor, currency), currency, minor };
 }
 
-const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+/** A page's cursor as the API hands it out: the last key of the page, opaque to the client (base64url). */
+export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
+/** The key a cursor from {@link encodeCursor} stands for. */
+export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+
+/** An allocation of a payment to an item, as the API answers it (the amount in the payment's currency). */
+export function allocationJson(
+  a: AllocationLine,
+  currency: string,
+): { itemId: string; documentNumber: string; amount: AmountJson; cleared: boolean } {
+  return {
+    itemId: a.itemId,
+    documentNumber: a.documentNumber,
+    amount: amountJson(a.amountMinor, currency),
+    cleared: a.cleared,
+  };
+}
 
 /** Keyset paging: rows were fetched with `limit + 1`; the extra row only says whether there is a next page. */
 export function pageOf<R>(rows: R[], limit: number, key: (r: R) => string): { page: R[]; nextCursor: string | null } {
@@ -297,12 +313,7 @@ function coreRoutes(deps: RouteDeps): Route[] {
               amount: amountJson(p.amountMinor, p.currency),
               allocated: amountJson(p.allocatedMinor, p.currency),
             },
-            allocations: result.allocations.map((a) => ({
-              itemId: a.itemId,
-              documentNumber: a.documentNumber,
-              amount: amountJson(a.amountMinor, p.currency),
-              cleared: a.cleared,
-            })),
+            allocations: result.allocations.map((a) => allocationJson(a, p.currency)),
             replayed: result.replayed,
           } satisfies z.output<typeof PaymentResponse>,
         };
