@@ -29,6 +29,7 @@ import {
   emptyFacts,
   fillDebtorFacts,
   type HoldUpdate,
+  type NoticeLine,
   type NoticeSettlement,
   type SkipReason,
   settle,
@@ -1396,17 +1397,8 @@ function nextDay(date: string): string {
 
 // ---- the outcome of a debtor: a notice plan ----
 
-export interface PlanLine {
-  item: EngineItem;
-  levelBefore: number;
-  level: number;
-  daysPastDue: number;
-  interestMinor: number;
-  interestFrom: string | null;
-  interestTo: string | null;
-  interestRateBp: number | null;
-  lumpSumMinor: number;
-}
+/** An item on a notice plan: the engine's {@link NoticeLine} as it decided it. */
+export type PlanLine = NoticeLine;
 
 /** A notice about to be written: who, what, and everything its level does. */
 export interface NoticePlan {
