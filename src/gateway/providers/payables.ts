@@ -1,5 +1,5 @@
 import { IntegrationError } from '../../domain/errors';
-import { type PaymentProvider, type ProviderPayment, WebhookRejected } from './types';
+import { type PaymentProvider, type ProviderCapabilities, type ProviderPayment, WebhookRejected } from './types';
 
 /**
  * The store of a provider whose payments are payables waiting for money (bank transfer, invoice): records keyed by
@@ -32,6 +32,35 @@ export class InMemoryPayableStore<R extends PayableRecord> implements PayableSto
     this.#byReference.set(record.reference, structuredClone(record));
     this.#byPayment.set(record.paymentId, record.reference);
   }
+}
+
+/** What our payable providers can do: the payer pushes the money, and statements (not webhooks) tell us it came. */
+export const PAYABLE_CAPABILITIES: ProviderCapabilities = {
+  partialCapture: false,
+  partialRefund: false,
+  multipleCaptures: false,
+  manualCapture: false,
+  recurring: false,
+  webhooks: false,
+  statusSync: true,
+};
+
+/**
+ * The payable a `create` made before for this payment, which a retry answers with; none for a new payment.
+ * @throws IntegrationError on idempotencyKey when the payment was created under another key
+ */
+export async function createdBefore<R extends PayableRecord & { idempotencyKey: string }>(
+  store: PayableStore<R>,
+  input: { paymentId: string; idempotencyKey: string },
+): Promise<R | undefined> {
+  const existing = await store.getByPaymentId(input.paymentId);
+  if (existing && existing.idempotencyKey !== input.idempotencyKey) {
+    throw new IntegrationError(
+      `payment ${input.paymentId} was created with a different idempotency key`,
+      'idempotencyKey',
+    );
+  }
+  return existing;
 }
 
 /** What a payable needs for a credit to be booked on it. */

@@ -1,7 +1,13 @@
 import { IntegrationError } from '../../../domain/errors';
 import type { PaymentState } from '../../../domain/types';
-import { InMemoryPayableStore, type PayableStore, payableFlows } from '../payables';
-import type { CreatePaymentInput, NextAction, PaymentProvider, ProviderCapabilities, ProviderPayment } from '../types';
+import {
+  createdBefore,
+  InMemoryPayableStore,
+  PAYABLE_CAPABILITIES,
+  type PayableStore,
+  payableFlows,
+} from '../payables';
+import type { CreatePaymentInput, NextAction, PaymentProvider, ProviderPayment } from '../types';
 import { type BankTransferConfig, type BankTransferConfigInput, parseBankTransferConfig } from './config';
 import { creditorReference, giroCodePayload } from './transformers';
 
@@ -52,16 +58,6 @@ export interface BankTransferProvider extends PaymentProvider {
     credit: { entryId: string; amountMinor: number; currency: string },
   ): Promise<ProviderPayment>;
 }
-
-const CAPABILITIES: ProviderCapabilities = {
-  partialCapture: false,
-  partialRefund: false,
-  multipleCaptures: false,
-  manualCapture: false,
-  recurring: false,
-  webhooks: false,
-  statusSync: true,
-};
 
 function stateOf(r: BankTransferRecord): PaymentState {
   switch (r.status) {
@@ -127,23 +123,15 @@ export function createBankTransferProvider(options: BankTransferProviderOptions)
 
   const provider: BankTransferProvider = {
     name: 'bank-transfer',
-    capabilities: CAPABILITIES,
+    capabilities: PAYABLE_CAPABILITIES,
     config,
 
     async create(input) {
       if (input.currency !== 'EUR') {
         throw new IntegrationError('bank transfers with an EPC QR code are in EUR', 'currency');
       }
-      const existing = await store.getByPaymentId(input.paymentId);
-      if (existing) {
-        if (existing.idempotencyKey !== input.idempotencyKey) {
-          throw new IntegrationError(
-            `payment ${input.paymentId} was created with a different idempotency key`,
-            'idempotencyKey',
-          );
-        }
-        return toPayment(existing);
-      }
+      const existing = await createdBefore(store, input);
+      if (existing) return toPayment(existing);
       const reference = referenceFor(input);
       const other = await store.get(reference);
       if (other && other.status === 'awaiting') {

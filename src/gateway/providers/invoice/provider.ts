@@ -2,8 +2,14 @@ import { IntegrationError } from '../../../domain/errors';
 import { formatMoney } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
 import { creditorReference, groupInFours } from '../bank-transfer/transformers';
-import { InMemoryPayableStore, type PayableStore, payableFlows } from '../payables';
-import type { CreatePaymentInput, PaymentProvider, ProviderCapabilities, ProviderPayment } from '../types';
+import {
+  createdBefore,
+  InMemoryPayableStore,
+  PAYABLE_CAPABILITIES,
+  type PayableStore,
+  payableFlows,
+} from '../payables';
+import type { CreatePaymentInput, PaymentProvider, ProviderPayment } from '../types';
 import { type InvoiceConfig, type InvoiceConfigInput, parseInvoiceConfig } from './config';
 
 /** What the eligibility hook sees: enough to decide (amount, country, the debtor) before any payment exists. */
@@ -64,16 +70,6 @@ export interface InvoiceProvider extends PaymentProvider {
     credit: { entryId: string; amountMinor: number; currency: string },
   ): Promise<ProviderPayment>;
 }
-
-const CAPABILITIES: ProviderCapabilities = {
-  partialCapture: false,
-  partialRefund: false,
-  multipleCaptures: false,
-  manualCapture: false,
-  recurring: false,
-  webhooks: false,
-  statusSync: true,
-};
 
 function stateOf(status: InvoiceStatus): PaymentState {
   switch (status) {
@@ -155,7 +151,7 @@ export function createInvoiceProvider(options: InvoiceProviderOptions): InvoiceP
 
   const provider: InvoiceProvider = {
     name: 'invoice',
-    capabilities: CAPABILITIES,
+    capabilities: PAYABLE_CAPABILITIES,
     config,
 
     async isEligible(ctx) {
@@ -166,16 +162,8 @@ export function createInvoiceProvider(options: InvoiceProviderOptions): InvoiceP
       if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor < 1) {
         throw new IntegrationError('must be a positive amount in minor units', 'amountMinor');
       }
-      const existing = await store.getByPaymentId(input.paymentId);
-      if (existing) {
-        if (existing.idempotencyKey !== input.idempotencyKey) {
-          throw new IntegrationError(
-            `payment ${input.paymentId} was created with a different idempotency key`,
-            'idempotencyKey',
-          );
-        }
-        return toPayment(existing);
-      }
+      const existing = await createdBefore(store, input);
+      if (existing) return toPayment(existing);
       const payable = input.methodData?.extra?.payableReference;
       if (payable !== undefined && (typeof payable !== 'string' || !/^[A-Za-z0-9\s-]{1,40}$/.test(payable))) {
         throw new IntegrationError('must be 1 to 21 letters and digits', 'methodData.extra.payableReference');
