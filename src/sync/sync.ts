@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
 import { event } from '../domain/events';
 import type { RawSession, Store } from '../store/db';
 import { type IngestCache, type IngestDebtor, type IngestItem, ingestInSession } from '../store/ingest';
@@ -157,6 +158,7 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
     total.debtorsCreated += res.debtorsCreated;
     opts.onProgress?.(total.records);
   }
+  await refreshStatistics(store, total.inserted + total.updated);
   if (total.inserted + total.updated + total.quarantined > 0) {
     const e = event(opts.tenantId, 'sync.completed', `source:${opts.source}`, {
       source: opts.source,
@@ -171,6 +173,31 @@ export async function syncSource(store: Store, opts: SyncOptions): Promise<SyncR
       .execute();
   }
   return total;
+}
+
+/** The tables a sync loads; their statistics decide how payments, dunning and matching find items. */
+const LOADED_TABLES = ['items', 'debtors', 'debtor_links', 'debtor_addresses'];
+/** Rows a sync must change to count as a bulk load, after which the planner's statistics are renewed. */
+const BULK_ROWS = 1000;
+
+/**
+ * Renews the planner's statistics of the loaded tables after a bulk load, or after the first load of a table that has
+ * none. Autovacuum would do it later, if it runs at all (it can be switched off, and embedded PGlite has none): until
+ * then PostgreSQL plans for empty tables and, for example, applied a card payment to its five items by reading every
+ * open item of the tenant (43 ms a payment in `clearhub demo`, instead of five key lookups).
+ */
+async function refreshStatistics(store: Store, changed: number): Promise<void> {
+  if (changed === 0) return;
+  if (changed < BULK_ROWS) {
+    const { rows } = await store.db.executeQuery<{ never: number }>(
+      CompiledQuery.raw(
+        'SELECT count(*)::int AS never FROM pg_class WHERE relname = ANY($1::text[]) AND relkind = $2 AND reltuples < 0',
+        [LOADED_TABLES, 'r'],
+      ),
+    );
+    if (!rows[0]?.never) return;
+  }
+  await store.db.executeQuery(CompiledQuery.raw(`ANALYZE ${LOADED_TABLES.join(', ')}`));
 }
 
 function sameDebtor(a: IngestDebtor, b: IngestDebtor): boolean {

@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { openStore, type Store } from '../../src/store/db';
 import { loadCompiledMapping } from '../../src/sync/registry';
 import { type PulledBatch, readCheckpoint, syncSource } from '../../src/sync/sync';
@@ -91,5 +92,55 @@ describe('sync groups small pages into larger transactions when asked', () => {
     expect((await run(25)).inserted).toBe(30);
     expect(await transactions()).toBe(1);
     expect(await readCheckpoint(store, 't', 's')).toBe('p3');
+  });
+});
+
+describe("sync renews the planner's statistics after a bulk load (autovacuum may be off; PGlite has none)", () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore('pglite:memory');
+    await store.migrate();
+  });
+  afterAll(async () => store.close());
+
+  const sync = (batches: PulledBatch[]) =>
+    syncSource(store, {
+      tenantId: 't',
+      source: 's',
+      debtorMatch: 'externalId',
+      batches: (async function* () {
+        yield* batches;
+      })(),
+      map: loadCompiledMapping('mappings/csv-generic.v1.yaml'),
+    });
+  const known = async () => {
+    const r = await store.db.executeQuery<{ reltuples: number }>(
+      CompiledQuery.raw(`SELECT reltuples::int AS reltuples FROM pg_class WHERE relname = 'items'`),
+    );
+    return r.rows[0]!.reltuples;
+  };
+  const plan = async (ids: string[]) => {
+    // The shape the gateway pays items with: a list of ids joined to the open items.
+    const r = await store.db.executeQuery<{ 'QUERY PLAN': string }>(
+      CompiledQuery.raw(
+        `EXPLAIN SELECT i.item_id FROM items i JOIN (VALUES ($1::text), ($2::text)) AS v(item_id) ON i.item_id = v.item_id
+         WHERE i.tenant_id = 't' AND i.status = 'open'`,
+        ids,
+      ),
+    );
+    return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+  };
+
+  test('1,500 items loaded: the planner knows them and pays two items by their keys, not by reading every open item', async () => {
+    expect(await known()).toBeLessThan(0); // never analysed
+    expect((await sync([page(0, 1500, 'p1')])).inserted).toBe(1500);
+    expect(await known()).toBe(1500);
+    const ids = (await store.db.selectFrom('items').select('item_id').limit(2).execute()).map((r) => r.item_id);
+    expect(await plan(ids)).toMatch(/items_pkey/);
+  });
+
+  test('a small sync after it leaves the statistics to autovacuum', async () => {
+    expect((await sync([page(5000, 20, 'p2')])).inserted).toBe(20);
+    expect(await known()).toBe(1500);
   });
 });
