@@ -1,6 +1,7 @@
-import { constants, existsSync, readdirSync } from 'node:fs';
+import { constants, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { CompiledQuery } from 'kysely';
 import { createEmailChannel, type EmailChannel } from './channels/email';
 import { channelsFromConfig, letterPdfOptions, smsProviderFromConfig, underHome } from './channels/from-config';
 import type { NoticeSettings } from './channels/from-store';
@@ -62,6 +63,8 @@ export class Runtime {
     readonly queue: QueueDriver,
     private readonly connectorOverride?: RuntimeOptions['connectorOverride'],
     private readonly callLog?: RuntimeOptions['callLog'],
+    /** The embedded store's folder (`pglite:<dir>`), where its maintenance is recorded. */
+    private readonly embeddedDir?: string,
   ) {}
 
   static async open(opts: RuntimeOptions): Promise<Runtime> {
@@ -76,7 +79,24 @@ export class Runtime {
       prefix: opts.queuePrefix ?? process.env.CLEARHUB_QUEUE_PREFIX,
       ...(Number.isFinite(lock) && lock > 0 ? { lockDurationMs: lock } : {}),
     });
-    return new Runtime(home, store, queue, opts.connectorOverride, opts.callLog);
+    const embedded = url.startsWith('pglite:') && url !== 'pglite:memory' ? url.slice('pglite:'.length) : undefined;
+    return new Runtime(home, store, queue, opts.connectorOverride, opts.callLog, embedded);
+  }
+
+  /**
+   * Vacuums and analyses the embedded store when it was last done more than `everyMs` ago (recorded beside it, as
+   * PGlite keeps no statistics across restarts). PGlite has no autovacuum: without this, dead rows of every update
+   * (outbox, items, deliveries) pile up and the planner never learns the tables' sizes. A server's autovacuum does it
+   * there, so this does nothing on PostgreSQL. @returns whether it ran
+   */
+  async maintainEmbeddedStore(everyMs = 3_600_000): Promise<boolean> {
+    if (this.store.dialect !== 'pglite' || !this.embeddedDir) return false;
+    const marker = join(this.embeddedDir, '..', 'maintained');
+    const last = statSync(marker, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (Date.now() - last < everyMs) return false;
+    await this.store.db.executeQuery(CompiledQuery.raw('VACUUM (ANALYZE)'));
+    writeFileSync(marker, `${new Date().toISOString()}\n`);
+    return true;
   }
 
   tenantsDir(): string {

@@ -123,7 +123,10 @@ export function buildProgram(): Command {
           await waitForOutbox(rt);
           await consumer.close();
           await gateway?.close();
-          console.log(`delivered ${delivered}, dead letters ${dead}`);
+          const maintained = await rt.maintainEmbeddedStore();
+          console.log(
+            `delivered ${delivered}, dead letters ${dead}${maintained ? '; embedded store vacuumed and analysed' : ''}`,
+          );
           return;
         }
         const stop = new AbortController();
@@ -135,6 +138,8 @@ export function buildProgram(): Command {
           if (Date.now() > sweepAt) {
             await sweepStale(rt.store, rt.queue, 10 * 60_000, retry);
             sweepAt = Date.now() + 60_000;
+            // The embedded store has no autovacuum: the worker does it, at most hourly.
+            if (await rt.maintainEmbeddedStore()) logger.info('embedded store vacuumed and analysed', {});
           }
           await new Promise((r) => setTimeout(r, Number(o.pollMs)));
         }
