@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
@@ -138,7 +138,7 @@ async function openPglite(dir: string): Promise<Store> {
   const parsers = Object.fromEntries(Object.entries(PARSERS).map(([k, f]) => [Number(k), f]));
   const inMemory = dir === 'memory' || dir === '';
   if (!inMemory) mkdirSync(dir, { recursive: true });
-  const pglite = inMemory ? new PGlite({ parsers }) : new PGlite(dir, { parsers });
+  const pglite = inMemory ? await memoryPGlite(parsers) : new PGlite(dir, { parsers });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   const rawTransaction = <T>(fn: (s: RawSession) => Promise<T>): Promise<T> =>
@@ -167,6 +167,22 @@ async function openPglite(dir: string): Promise<Store> {
       if (!pglite.closed) await pglite.close();
     },
   };
+}
+
+/**
+ * An in-memory PGlite. The first of a process runs initdb (seconds of WebAssembly); its fresh cluster is kept as a
+ * tarball and every later one starts from a copy of it: the same empty database, without initdb.
+ */
+let emptyCluster: Promise<Blob | File> | undefined;
+async function memoryPGlite(parsers: PGliteOptions['parsers']): Promise<PGlite> {
+  if (emptyCluster) {
+    const loadDataDir = await emptyCluster.catch(() => undefined);
+    if (loadDataDir) return PGlite.create({ loadDataDir, parsers });
+  }
+  const pglite = await PGlite.create({ parsers });
+  emptyCluster ??= pglite.dumpDataDir('none');
+  await emptyCluster.catch(() => undefined);
+  return pglite;
 }
 
 function makeStore(db: Kysely<Database>, dialect: DialectName, rawTransaction: Store['rawTransaction']): Store {
