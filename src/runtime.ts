@@ -91,7 +91,7 @@ export class Runtime {
    */
   async maintainEmbeddedStore(everyMs = 3_600_000): Promise<boolean> {
     if (this.store.dialect !== 'pglite' || !this.embeddedDir) return false;
-    const marker = join(this.embeddedDir, '..', 'maintained');
+    const marker = `${this.embeddedDir.replace(/[/\\]+$/, '')}.maintained`; // beside the folder, named after it
     const last = statSync(marker, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (Date.now() - last < everyMs) return false;
     await this.store.db.executeQuery(CompiledQuery.raw('VACUUM (ANALYZE)'));

@@ -72,7 +72,7 @@ describe('Runtime: the embedded store is vacuumed and analysed by the worker, at
     expect(await reltuples()).toBeLessThan(0);
     expect(await rt.maintainEmbeddedStore()).toBe(true);
     expect(await reltuples()).toBe(1200);
-    expect(existsSync(join(env.home, '.clearhub', 'maintained'))).toBe(true);
+    expect(existsSync(join(env.home, '.clearhub', 'db.maintained'))).toBe(true);
     expect(await rt.maintainEmbeddedStore()).toBe(false);
     expect(await rt.maintainEmbeddedStore(0)).toBe(true);
   });
