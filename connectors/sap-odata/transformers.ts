@@ -2,6 +2,8 @@
  * Wire types of the sap-odata connector and pure functions between them and ours: OData V2 query options, item and
  * business-partner rows → flat records for the mapping, checkpoints, the dunning PATCH body, log scrubbing. No I/O.
  */
+
+import { isCalendarDate } from '../../src/domain/dates';
 import { IntegrationError } from '../../src/domain/errors';
 import type { WriteBackCommand } from '../../src/domain/write-back';
 
@@ -111,7 +113,7 @@ export function literal(s: string): string {
 
 /** An OData V2 DateTime literal for a day: `datetime'2024-04-15T00:00:00'`. */
 export function dateLiteral(isoDay: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDay)) throw new IntegrationError(`${isoDay} is not a date`, 'checkpoint');
+  if (!isCalendarDate(isoDay)) throw new IntegrationError(`${isoDay} is not a date`, 'checkpoint');
   return `datetime'${isoDay}T00:00:00'`;
 }
 
@@ -127,11 +129,8 @@ export function v2DateToDay(v: unknown): string | undefined {
 
 /** `YYYY-MM-DD` → `/Date(ms)/` at UTC midnight, as Gateway wants Edm.DateTime in JSON. */
 export function dayToV2Date(isoDay: string): string {
-  const ms = Date.parse(`${isoDay}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDay) || Number.isNaN(ms)) {
-    throw new IntegrationError(`${isoDay} is not a date (expected YYYY-MM-DD)`, 'dunnedOn');
-  }
-  return `/Date(${ms})/`;
+  if (!isCalendarDate(isoDay)) throw new IntegrationError(`${isoDay} is not a date (expected YYYY-MM-DD)`, 'dunnedOn');
+  return `/Date(${Date.parse(`${isoDay}T00:00:00Z`)})/`;
 }
 
 /** Query options of one request, in the order we send them. */

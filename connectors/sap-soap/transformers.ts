@@ -4,6 +4,7 @@
  * idempotency key → message ids and document reference. No I/O here.
  */
 import { createHash } from 'node:crypto';
+import { isCalendarDate } from '../../src/domain/dates';
 import { IntegrationError } from '../../src/domain/errors';
 import { formatMinor } from '../../src/domain/money';
 import type { WriteBackCommand } from '../../src/domain/write-back';
@@ -104,7 +105,7 @@ function check(value: string, max: number, field: string): string {
 }
 
 function checkDate(value: string, field: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+  if (!isCalendarDate(value)) {
     throw new IntegrationError(`"${value}" is not a date (expected YYYY-MM-DD)`, field);
   }
   return value;

@@ -4,8 +4,9 @@
  * register`, or any CLI run); everything is scoped to the API key's tenant.
  */
 import { z } from 'zod';
+import { isCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
-import { isKnownCurrency, parseDecimalToMinor } from '../domain/money';
+import { isKnownCurrency, parseAmountInput } from '../domain/money';
 import { restrictedContracts, withdrawnMethods } from '../dunning/eligibility';
 import {
   disputeItem,
@@ -24,8 +25,7 @@ import { problems } from './problems';
 import { amountJson, decodeCursor, defineRoute, encodeCursor, pageOf, type Route, type RouteDeps } from './routes';
 import { Amount, AmountInput, id, named, requestSchemas, responseSchemas } from './schemas';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const isoDate = (what: string) => z.string().regex(DATE, 'expected a date as YYYY-MM-DD').describe(what);
+const isoDate = (what: string) => z.string().refine(isCalendarDate, 'expected a date as YYYY-MM-DD').describe(what);
 const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size');
 const cursor = z
   .string()
@@ -719,7 +719,7 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
           tenantId,
           debtorId: body.debtorId,
           promisedOn: body.promisedOn,
-          amountMinor: parseDecimalToMinor(body.amount.value, body.amount.currency, 'amount.value'),
+          amountMinor: parseAmountInput(body.amount.value, body.amount.currency, 'amount.value'),
           currency: body.amount.currency,
           ...(body.itemIds ? { itemIds: body.itemIds } : {}),
         });
@@ -748,7 +748,7 @@ export function dunningRoutes(deps: RouteDeps): Route[] {
             throw new IntegrationError('all instalments must be in one currency', `instalments.${k}.amount.currency`);
           return {
             dueOn: x.dueOn,
-            amountMinor: parseDecimalToMinor(x.amount.value, currency, `instalments.${k}.amount.value`),
+            amountMinor: parseAmountInput(x.amount.value, currency, `instalments.${k}.amount.value`),
           };
         });
         const h = await paymentPlan(store, {

@@ -1,5 +1,5 @@
 import { IntegrationError } from '../domain/errors';
-import { parseDecimalToMinor } from '../domain/money';
+import { parseAmountInput } from '../domain/money';
 import {
   type CheckoutRecord,
   type CreateSessionInput,
@@ -50,7 +50,7 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
   const minorOf = (a: { value: string; currency: string } | undefined, currency: string, field: string) => {
     if (!a) return undefined;
     if (a.currency !== currency) throw new IntegrationError(`must be in ${currency}`, `${field}.currency`);
-    return parseDecimalToMinor(a.value, a.currency, `${field}.value`);
+    return parseAmountInput(a.value, a.currency, `${field}.value`);
   };
 
   return [

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { IntegrationError } from '../domain/errors';
-import { formatMinor, isKnownCurrency, parseDecimalToMinor } from '../domain/money';
+import { formatMinor, isKnownCurrency, parseAmountInput } from '../domain/money';
 import type { AllocationLine } from '../gateway/settlement';
 import type { Store } from '../store/db';
 import type { Database } from '../store/schema';
@@ -299,7 +299,7 @@ function coreRoutes(deps: RouteDeps): Route[] {
           ...rest,
           tenantId,
           idempotencyKey: headers['Idempotency-Key']!,
-          amountMinor: parseDecimalToMinor(amount.value, amount.currency, 'amount.value'),
+          amountMinor: parseAmountInput(amount.value, amount.currency, 'amount.value'),
           currency: amount.currency,
         });
         const p = result.payment;

@@ -7,6 +7,7 @@
  * transliteration, identifiers, amounts, the group header and a small XML writer.
  */
 import { electronicFormatIBAN, isSEPACountry, isValidBIC, isValidIBAN } from 'ibantools';
+import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor, sumMinor } from '../domain/money';
 import { isCreditorReference } from '../gateway/providers/bank-transfer/transformers';
@@ -143,15 +144,7 @@ export function checkSepaAmount(amountMinor: number, currency: string, field: st
   }
 }
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-export function checkIsoDate(date: string, field: string): string {
-  const m = ISO_DATE.exec(date);
-  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-  if (!d || d.toISOString().slice(0, 10) !== date)
-    throw new IntegrationError(`"${date}" is not a date (YYYY-MM-DD)`, field);
-  return date;
-}
+export const checkIsoDate = checkCalendarDate;
 
 /** Remittance information: an ISO 11649 creditor reference (structured, `SCOR`) or up to 140 characters of text. */
 export type Remittance = { reference: string } | { text: string };

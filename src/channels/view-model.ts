@@ -19,6 +19,8 @@
  *   contact: { phone: '+49 40 1234560', callbackUrl: 'https://acme.example/rueckruf' },
  * };
  */
+
+import { isCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import { sumMinor } from '../domain/money';
 
@@ -180,8 +182,6 @@ export function noticeTotals(v: Pick<NoticeViewModel, 'items' | 'fees' | 'intere
   return { itemsMinor, feesMinor, interestMinor, totalMinor: sumMinor([itemsMinor, feesMinor, interestMinor]) };
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * Checks a view model before anything is rendered from it: amounts are integers, dates are dates, the totals add up.
  * @throws IntegrationError naming the field.
@@ -195,8 +195,8 @@ export function checkViewModel(v: NoticeViewModel): void {
   if (v.address !== undefined && !(ADDRESS_FORMS as readonly string[]).includes(v.address)) {
     fail('address', `"${v.address}" is not du or Sie`);
   }
-  if (!DATE.test(v.asOf)) fail('asOf', `"${v.asOf}" is not a date (YYYY-MM-DD)`);
-  if (v.payBy !== undefined && !DATE.test(v.payBy)) fail('payBy', `"${v.payBy}" is not a date (YYYY-MM-DD)`);
+  if (!isCalendarDate(v.asOf)) fail('asOf', `"${v.asOf}" is not a date (YYYY-MM-DD)`);
+  if (v.payBy !== undefined && !isCalendarDate(v.payBy)) fail('payBy', `"${v.payBy}" is not a date (YYYY-MM-DD)`);
   if (v.items.length === 0) fail('items', 'a notice lists at least one item');
   const whole = (n: number, field: string) => {
     if (!Number.isSafeInteger(n)) fail(field, `${n} is not an integer amount of minor units`);
@@ -204,7 +204,7 @@ export function checkViewModel(v: NoticeViewModel): void {
   v.items.forEach((i, k) => {
     whole(i.openMinor, `items[${k}].openMinor`);
     if (i.amountMinor !== undefined) whole(i.amountMinor, `items[${k}].amountMinor`);
-    if (!DATE.test(i.dueDate)) fail(`items[${k}].dueDate`, `"${i.dueDate}" is not a date (YYYY-MM-DD)`);
+    if (!isCalendarDate(i.dueDate)) fail(`items[${k}].dueDate`, `"${i.dueDate}" is not a date (YYYY-MM-DD)`);
   });
   v.fees.forEach((f, k) => {
     whole(f.amountMinor, `fees[${k}].amountMinor`);

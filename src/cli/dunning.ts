@@ -6,8 +6,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { TenantConfig } from '../config/schema';
+import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
-import { formatMinor, parseDecimalToMinor } from '../domain/money';
+import { formatMinor, parseAmountInput } from '../domain/money';
 import { exportClaims, importAgencyStatus } from '../dunning/agency';
 import { hhmmOf, localTime, mayContactAt } from '../dunning/calendar';
 import { disputeItem, listHolds, paymentPlan, placeHold, promiseToPay, resolveHold } from '../dunning/holds';
@@ -28,13 +29,7 @@ import { printTable } from './table';
 type WithRuntime = <T>(cmd: Command, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
 
 const today = () => new Date().toISOString().slice(0, 10);
-const DATE = /^\d{4}-\d\d-\d\d$/;
-
-function checkDate(v: string, flag: string): string {
-  if (!DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))
-    throw new IntegrationError(`"${v}" is not a date (YYYY-MM-DD)`, flag);
-  return v;
-}
+const checkDate = checkCalendarDate;
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -334,7 +329,7 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
           tenantId: cfg.tenant.id,
           debtorId,
           promisedOn: checkDate(o.by, '--by'),
-          amountMinor: parseDecimalToMinor(o.amount, currency, '--amount'),
+          amountMinor: parseAmountInput(o.amount, currency, '--amount'),
           currency,
           ...(o.item ? { itemIds: o.item } : {}),
         });
@@ -359,7 +354,7 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
           if (!date || !amount) throw new IntegrationError(`"${s}": expected <date>=<amount>`, '--instalment');
           return {
             dueOn: checkDate(date, '--instalment'),
-            amountMinor: parseDecimalToMinor(amount, currency, `--instalment ${k + 1}`),
+            amountMinor: parseAmountInput(amount, currency, `--instalment ${k + 1}`),
           };
         });
         const h = await paymentPlan(rt.store, { tenantId: cfg.tenant.id, debtorId, currency, instalments });

@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
 import { IntegrationError } from '../domain/errors';
-import { formatMinor, parseDecimalToMinor } from '../domain/money';
+import { formatMinor, parseAmountInput } from '../domain/money';
 import { epcQrPng, epcQrSvg, epcQrVersion } from '../gateway/providers/bank-transfer/qr';
 import { giroCodePayload, groupInFours, isCreditorReference } from '../gateway/providers/bank-transfer/transformers';
 
@@ -58,7 +58,7 @@ export function epcQrPayloadFromOptions(o: EpcQrOptions): string {
       name: o.name,
       iban,
       ...(o.bic !== undefined ? { bic: o.bic } : {}),
-      amountMinor: parseDecimalToMinor(o.amount, 'EUR', '--amount'),
+      amountMinor: parseAmountInput(o.amount, 'EUR', '--amount'),
       currency: 'EUR',
       ...(o.reference !== undefined ? { reference: o.reference } : {}),
       ...(o.text !== undefined ? { text: o.text } : {}),
@@ -90,7 +90,7 @@ export function registerEpcQr(program: Command): void {
       const svg = extname(o.out).toLowerCase() === '.svg';
       writeFileSync(o.out, svg ? await epcQrSvg(payload) : await epcQrPng(payload));
       const lines = payload.split('\n');
-      const amountMinor = parseDecimalToMinor(o.amount, 'EUR', '--amount');
+      const amountMinor = parseAmountInput(o.amount, 'EUR', '--amount');
       console.log(
         `wrote ${o.out}: EPC QR code, QR version ${version}, error correction M, ${Buffer.byteLength(payload)} bytes UTF-8`,
       );

@@ -9,7 +9,7 @@ import { initTenant } from '../config/init';
 import { loadTenantConfig } from '../config/load';
 import { lenientEnv } from '../config/secrets';
 import { IntegrationError } from '../domain/errors';
-import { formatMinor, parseDecimalToMinor } from '../domain/money';
+import { formatMinor, parseAmountInput } from '../domain/money';
 import {
   BUSINESS_LUMP_SUM_MINOR,
   defaultInterest,
@@ -259,7 +259,7 @@ export function buildProgram(): Command {
       const currency = String(o.currency).toUpperCase();
       const table = loadBaseRates(resolve(packageRoot(), 'config/legal/de-base-rate.yaml'));
       const r = defaultInterest({
-        amountMinor: parseDecimalToMinor(o.amount, currency, '--amount'),
+        amountMinor: parseAmountInput(o.amount, currency, '--amount'),
         from: o.from,
         to: o.to,
         surchargeBasisPoints: o.consumer ? SURCHARGE_BASIS_POINTS.consumer : SURCHARGE_BASIS_POINTS.business,
@@ -352,7 +352,7 @@ export function buildProgram(): Command {
       const currency = o.currency ? String(o.currency).toUpperCase() : tenant?.tenant.currency;
       if (o.amount !== undefined && !currency) throw new IntegrationError('an amount needs --currency', '--amount');
       const amountMinor =
-        o.amount !== undefined && currency ? parseDecimalToMinor(String(o.amount), currency, '--amount') : undefined;
+        o.amount !== undefined && currency ? parseAmountInput(String(o.amount), currency, '--amount') : undefined;
       const offers = offerableMethods({
         country,
         currency,

@@ -15,6 +15,7 @@ import { noticeImages } from '../channels/qr';
 import { smsLength } from '../channels/sms/segments';
 import { hasLetterForm, renderNoticeView } from '../channels/templates';
 import { ADDRESS_FORMS, type AddressForm, type NoticeLocale, TONES, type Tone } from '../channels/view-model';
+import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import { type Runtime, resolveTemplatesDir } from '../runtime';
 import { itemLevelSql } from '../store/schema-dunning';
@@ -40,8 +41,7 @@ export function registerTemplatePreview(program: Command): void {
     .addOption(new Option('--format <format>', 'what to render').choices(FORMATS).default('text'))
     .option('--out <file>', 'write to this file instead of standard output (needed for pdf on a terminal)')
     .action(async (name: string, o: PreviewOptions, cmd: Command) => {
-      if (!/^\d{4}-\d\d-\d\d$/.test(o.asOf))
-        throw new IntegrationError(`"${o.asOf}" is not a date (YYYY-MM-DD)`, '--as-of');
+      checkCalendarDate(o.asOf, '--as-of');
       await withRuntime(cmd, (rt) => preview(rt, name, o));
     });
 }

@@ -1,4 +1,5 @@
 export * from './allocation';
+export * from './dates';
 export * from './errors';
 export * from './events';
 export * from './money';

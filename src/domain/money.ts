@@ -130,6 +130,34 @@ export function parseDecimalToMinor(text: string, currency: string, field = 'amo
 }
 
 /**
+ * An amount a person typed or a client sent (CLI flags, API bodies, strategy files): as {@link parseDecimalToMinor},
+ * but with no more decimals than the currency has, not even zeros. A file from SAP may well write "1190.000"; from a
+ * person, "10.000" is ten euros to the parser and ten thousand to a German reader, and "1,000" one euro or a
+ * thousand. Such an amount is refused with both readings spelled out, never guessed.
+ *
+ * @example parseAmountInput('1190.00', 'EUR') // 119000
+ * @example parseAmountInput('10.000', 'EUR') // throws: "10.000" has more decimals than EUR allows (2): …
+ */
+export function parseAmountInput(text: string, currency: string, field = 'amount'): number {
+  const exp = exponentOf(currency);
+  const m = DECIMAL.exec(text.trim());
+  const frac = m?.[3];
+  if (m && frac !== undefined && frac.length > exp) {
+    const hints: string[] = [];
+    if (frac.length === 3) {
+      const whole = `${m[2]}${frac}`.replace(/^0+(?=\d)/, '');
+      hints.push(`for ${whole} write ${whole} (no thousands separator)`);
+    }
+    if (/^0+$/.test(frac.slice(exp))) hints.push(`for ${m[2]} write ${m[2]}${exp > 0 ? `.${frac.slice(0, exp)}` : ''}`);
+    throw new IntegrationError(
+      `"${text}" has more decimals than ${currency} allows (${exp})${hints.length > 0 ? `: ${hints.join(', ')}` : ''}`,
+      field,
+    );
+  }
+  return parseDecimalToMinor(text, currency, field);
+}
+
+/**
  * Converts a major-unit number as PSPs and JSON APIs send it (e.g. PayPal's value 12.34 as a number) to minor units.
  * The number is rendered with its shortest round-trip representation and then parsed exactly, so 0.1 + 0.2 style
  * artefacts are rejected instead of silently rounded.

@@ -4,6 +4,7 @@
  * unresolved hold and decides promises and plans (kept, broken) itself, so a hold never needs a clock of its own.
  */
 import { type Insertable, sql, type Transaction } from 'kysely';
+import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import { event } from '../domain/events';
 import { newId } from '../domain/ids';
@@ -41,15 +42,7 @@ export interface HoldView {
   createdAt: string;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-function checkDate(v: string, field: string): void {
-  if (
-    !DATE.test(v) ||
-    Number.isNaN(Date.parse(`${v}T00:00:00Z`)) ||
-    new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v
-  )
-    throw new IntegrationError(`"${v}" is not a date (YYYY-MM-DD)`, field);
-}
+const checkDate = checkCalendarDate;
 const today = () => new Date().toISOString().slice(0, 10);
 
 async function itemOf(store: Store, tenantId: string, itemIdOrDocument: string) {

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { repoRoot } from '../config/load';
+import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import type { WriteBackCommand } from '../domain/write-back';
 import { dayNumber, NEVER_DAYS } from '../rules/facts';
@@ -126,16 +127,13 @@ export interface RunOptions {
   screen?: boolean;
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * Runs (or proposes) the dunning of a date. A run date takes one strategy and one mode: re-running it resumes (a
  * crashed run) or adds nothing (a finished one); a proposal is shown again as it is, until approved.
  */
 export async function runDunning(store: Store, opts: RunOptions): Promise<DunningRunResult> {
   const { tenantId, strategy, asOf } = opts;
-  if (!DATE.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)))
-    throw new IntegrationError(`"${asOf}" is not a date (YYYY-MM-DD)`, 'asOf');
+  checkCalendarDate(asOf, 'asOf');
   const runId = runIdOf(asOf);
   const inserted = await store.db
     .insertInto('dunning_runs')

@@ -8,8 +8,9 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, type Scalar } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem, formatPath, loadYamlWithSchema } from '../config/yaml-errors';
+import { isCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
-import { parseDecimalToMinor } from '../domain/money';
+import { parseAmountInput } from '../domain/money';
 import { type CompiledCondition, compileCondition, type FactScope, RuleError, WEEKDAYS } from '../rules';
 import { GERMAN_STATES, type GermanState, hhmmOf, minutesOf } from './calendar';
 import { GERMAN_PACK, type Guardrails, type Moratorium } from './guardrails';
@@ -22,9 +23,8 @@ import {
   type StrategyLevel,
 } from './strategy';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const date = z.union([
-  z.string().regex(DATE, { error: 'expected a date as YYYY-MM-DD' }),
+  z.string().refine(isCalendarDate, { error: 'expected a date as YYYY-MM-DD' }),
   z.date().transform((d) => d.toISOString().slice(0, 10)),
 ]);
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time of day as HH:MM, e.g. "09:00"' });
@@ -173,7 +173,7 @@ export function parseStrategy(file: string, text: string, opts: LoadStrategyOpti
   };
   const money = (path: (string | number)[], text: string): number => {
     try {
-      return parseDecimalToMinor(text, opts.currency, formatPath(path));
+      return parseAmountInput(text, opts.currency, formatPath(path));
     } catch (err) {
       at(path, (err as Error).message.replace(/^[^:]*: /, ''));
       return 0;

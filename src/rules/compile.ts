@@ -1,3 +1,4 @@
+import { isCalendarDate } from '../domain/dates';
 import { exponentOf } from '../domain/money';
 import { RuleError } from './errors';
 import {
@@ -146,14 +147,9 @@ export function compileCondition(source: string, opts: CompileOptions = {}): Com
   }
 
   function dateLiteral(t: Typed & { kind: 'string' }): number {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(t.value) || Number.isNaN(Date.parse(`${t.value}T00:00:00Z`))) {
-      return fail(t.node, `"${t.value}" is not a date; write it as YYYY-MM-DD`);
-    }
-    const n = dayNumber(t.value);
-    if (new Date(n * 86_400_000).toISOString().slice(0, 10) !== t.value) {
-      return fail(t.node, `"${t.value}" is not a date in the calendar`);
-    }
-    return n;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(t.value)) return fail(t.node, `"${t.value}" is not a date; write it as YYYY-MM-DD`);
+    if (!isCalendarDate(t.value)) return fail(t.node, `"${t.value}" is not a date in the calendar`);
+    return dayNumber(t.value);
   }
 
   /** Gives a typed value to something that must stand on its own (a literal with no other side to take a type from). */

@@ -261,6 +261,28 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       json: { debtorId: debtor.C2, promisedOn: '2026-03-28', amount: { value: '1.005', currency: 'EUR' } },
     });
     expect(tooPrecise.status).toBe(422);
+    // "10.000" is ten thousand to a German clerk: refused, not booked as a promise of ten euros.
+    const grouped = await call(base, '/v1/dunning/promises', {
+      token: tokenA,
+      json: { debtorId: debtor.C2, promisedOn: '2026-03-28', amount: { value: '10.000', currency: 'EUR' } },
+    });
+    expect(grouped.status).toBe(422);
+    expect(grouped.body.errors).toEqual([
+      {
+        path: 'amount.value',
+        message: expect.stringMatching(/^"10\.000" has more decimals than EUR allows \(2\): for 10000 write/),
+      },
+    ]);
+    // A day that does not exist is refused, not moved to 1 March.
+    const noDay = await call(base, '/v1/dunning/promises', {
+      token: tokenA,
+      json: { debtorId: debtor.C2, promisedOn: '2026-02-30', amount: { value: '10.00', currency: 'EUR' } },
+    });
+    expect(noDay.status).toBe(400);
+    expect(JSON.stringify(noDay.body)).toMatch(/promisedOn/);
+    expect(
+      (await call(base, `/v1/dunning/holds?active=true&debtorId=${debtor.C2}`, { token: tokenA })).body.holds,
+    ).toEqual([]);
 
     const plan = await call(base, '/v1/dunning/plans', {
       token: tokenA,

@@ -1,6 +1,13 @@
 import { allocateOldestFirst } from '../../src/domain/allocation';
 import { IntegrationError, IntegrityError } from '../../src/domain/errors';
-import { assertEcho, formatMinor, majorNumberToMinor, money, parseDecimalToMinor } from '../../src/domain/money';
+import {
+  assertEcho,
+  formatMinor,
+  majorNumberToMinor,
+  money,
+  parseAmountInput,
+  parseDecimalToMinor,
+} from '../../src/domain/money';
 import { canTransition, phaseOf, transition } from '../../src/domain/payment-state';
 import { PAYMENT_STATES } from '../../src/domain/types';
 
@@ -30,6 +37,31 @@ describe('Money', () => {
     ['90071992547409.92', 'EUR'],
   ])('rejects %s %s naming the field', (text, cur) => {
     expect(() => parseDecimalToMinor(text, cur, 'lines.3.amount')).toThrow(/^lines\.3\.amount: /);
+  });
+
+  test.each([
+    ['1190.00', 'EUR', 119000],
+    ['12,50', 'EUR', 1250],
+    ['5', 'JPY', 5],
+    ['1.234', 'KWD', 1234],
+  ])('takes %s %s typed by a person as %d minor units', (text, cur, minor) => {
+    expect(parseAmountInput(text, cur)).toBe(minor);
+  });
+
+  test('an amount typed with more decimals than the currency has is refused with both readings, never guessed', () => {
+    // A file from SAP may write 19.990; a person writing 10.000 or 1,000 may well mean ten thousand or one thousand.
+    expect(() => parseAmountInput('10.000', 'EUR', '--amount')).toThrow(
+      '--amount: "10.000" has more decimals than EUR allows (2): for 10000 write 10000 (no thousands separator), for 10 write 10.00',
+    );
+    expect(() => parseAmountInput('1,000', 'EUR', 'amount.value')).toThrow(/^amount\.value: .*for 1000 write 1000/);
+    expect(() => parseAmountInput('1.000', 'JPY')).toThrow(/JPY allows \(0\): .*for 1 write 1$/);
+    expect(() => parseAmountInput('12.345', 'EUR')).toThrow(
+      /^amount: "12\.345" has more decimals than EUR allows \(2\): for 12345 write 12345 \(no thousands separator\)$/,
+    );
+    expect(() => parseAmountInput('1.2345', 'EUR')).toThrow(
+      /^amount: "1\.2345" has more decimals than EUR allows \(2\)$/,
+    );
+    expect(parseDecimalToMinor('10.000', 'EUR')).toBe(1000); // machine formats keep their zeros
   });
 
   test('rejects an unknown currency', () => {

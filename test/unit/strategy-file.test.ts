@@ -83,7 +83,7 @@ test('a segment condition cannot look at a single item', () => {
 test('money: more decimals than the currency has, and amounts written as YAML numbers, are refused', () => {
   const text = GOOD.replace("fee: '0.00'", "fee: '2.505'");
   expect(problems(text)).toEqual([
-    `config/strategies/test.v1.yaml:${pos(text, "'2.505'")}: segments[0].levels[0].fee: "2.505" has more decimals than EUR allows (2)`,
+    `config/strategies/test.v1.yaml:${pos(text, "'2.505'")}: segments[0].levels[0].fee: "2.505" has more decimals than EUR allows (2): for 2505 write 2505 (no thousands separator)`,
   ]);
   const float = GOOD.replace("fee: '0.00'", 'fee: 2.50');
   expect(problems(float)[0]).toMatch(/test\.v1\.yaml:\d+:\d+: segments\[0\]\.levels\[0\]\.fee: expected string/);

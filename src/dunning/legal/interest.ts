@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { checkCalendarDate, isCalendarDate } from '../../domain/dates';
 import { IntegrationError } from '../../domain/errors';
 
 /** One base-rate period: the rate in basis points (1/100 of a percent) from a date on. */
@@ -16,16 +17,21 @@ export interface BaseRateTable {
 }
 
 const PERCENT = /^-?\d{1,3}(?:\.\d{1,2})?$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 const tableSchema = z.strictObject({
   country: z.string().length(2),
   source: z.string().optional(),
-  knownUntil: z.union([z.string().regex(DATE), z.date().transform((d) => d.toISOString().slice(0, 10))]),
+  knownUntil: z.union([
+    z.string().refine(isCalendarDate, 'expected a date as YYYY-MM-DD'),
+    z.date().transform((d) => d.toISOString().slice(0, 10)),
+  ]),
   rates: z
     .array(
       z.strictObject({
-        from: z.union([z.string().regex(DATE), z.date().transform((d) => d.toISOString().slice(0, 10))]),
+        from: z.union([
+          z.string().refine(isCalendarDate, 'expected a date as YYYY-MM-DD'),
+          z.date().transform((d) => d.toISOString().slice(0, 10)),
+        ]),
         percent: z.string().regex(PERCENT, 'a percentage with at most two decimals, as text, e.g. "3.62"'),
       }),
     )
@@ -105,10 +111,8 @@ function roundHalfUp(numerator: bigint, denominator: bigint): number {
 export function defaultInterest(i: InterestInput): InterestResult {
   if (!Number.isSafeInteger(i.amountMinor) || i.amountMinor <= 0)
     throw new IntegrationError('must be a positive amount', 'amount');
-  if (!DATE.test(i.from) || Number.isNaN(dayNumber(i.from)))
-    throw new IntegrationError(`"${i.from}" is not a date (YYYY-MM-DD)`, 'from');
-  if (!DATE.test(i.to) || Number.isNaN(dayNumber(i.to)))
-    throw new IntegrationError(`"${i.to}" is not a date (YYYY-MM-DD)`, 'to');
+  checkCalendarDate(i.from, 'from');
+  checkCalendarDate(i.to, 'to');
   if (i.to < i.from) throw new IntegrationError('must not be before --from', 'to');
   const first = i.table.rates[0]!;
   if (i.from < first.from) throw new IntegrationError(`the base-rate table starts on ${first.from}`, 'from');
