@@ -29,6 +29,7 @@ import type { QueueDriver } from './queue/types';
 import type { TargetResolver, WriteBackTarget } from './routing/deliver';
 import type { RetryPolicy } from './routing/relay';
 import { openStore, type Store } from './store/db';
+import { storeChecks } from './store/health';
 import type { SourceConnector } from './sync/connector';
 import { createSourceConnector, loadCompiledMapping } from './sync/registry';
 import { closeCleared, readCheckpoint, recordsPerTransaction, type SyncResult, syncSource } from './sync/sync';
@@ -234,9 +235,13 @@ export class Runtime {
   /** Checks every configured source: its mapping loads, and the connector's own checks (reachable, auth, rights). */
   async doctor(
     tenantId?: string,
-  ): Promise<{ source: string; kind: string; check: string; ok: 'ok' | 'FAIL' | '-'; detail: string }[]> {
+  ): Promise<{ source: string; kind: string; check: string; ok: 'ok' | 'WARN' | 'FAIL' | '-'; detail: string }[]> {
     const cfg = this.tenant(tenantId);
-    const rows: Awaited<ReturnType<Runtime['doctor']>> = [];
+    const rows: Awaited<ReturnType<Runtime['doctor']>> = (await storeChecks(this.store, this.embeddedDir)).map((c) => ({
+      source: 'store',
+      kind: this.store.dialect,
+      ...c,
+    }));
     for (const src of cfg.sources) {
       if (src.disabled) {
         rows.push({

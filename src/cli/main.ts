@@ -227,7 +227,7 @@ export function buildProgram(): Command {
   program
     .command('doctor')
     .description(
-      'check every configured source (mapping valid, reachable, authenticated, permitted), provider and channel',
+      'check the database, every configured source (mapping valid, reachable, authenticated, permitted), provider and channel',
     )
     .option('--tenant <id>')
     .option('--json', 'print JSON')

@@ -208,6 +208,9 @@ describe('the clearhub command on the embedded defaults', () => {
     // The profile's SMTP server is a placeholder (smtp.example.com, password from SMTP_PASSWORD): doctor says so.
     expect(r.code).toBe(1);
     const rows = json(r.out) as { source: string; check: string; ok: string; detail: string }[];
+    // The database first: here the embedded store, and the advice for production.
+    expect(rows[0]).toMatchObject({ source: 'store', kind: 'pglite', check: 'server', ok: 'ok' });
+    expect(rows[0]!.detail).toMatch(/set DATABASE_URL to a PostgreSQL server for production/);
     const smtp = rows.find((x) => x.source === 'channel:email')!;
     expect(smtp).toMatchObject({ check: 'smtp', ok: 'FAIL' });
     expect(smtp.detail).toMatch(/^smtp\.example\.com:587: .*(SMTP_PASSWORD|ENOTFOUND|EAI_AGAIN)/);
