@@ -159,45 +159,17 @@ describe('the clearhub command on the embedded defaults', () => {
       ['8.37', 184],
       ['7.27', 41],
     ]);
-    const bad = clearhub(
-      home,
-      'interest',
-      '--amount',
-      '10000.005',
-      '--from',
-      '2024-05-15',
-      '--to',
-      '2025-02-10',
-      '--consumer',
-    );
+    const interest = (amount: string, from: string) =>
+      clearhub(home, 'interest', '--amount', amount, '--from', from, '--to', '2025-02-10', '--consumer');
+    const bad = interest('10000.005', '2024-05-15');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--amount/);
     // A German "10.000" (ten thousand) is not taken as ten euros, and a day that does not exist is not the 1st of March.
-    const grouped = clearhub(
-      home,
-      'interest',
-      '--amount',
-      '10.000',
-      '--from',
-      '2024-05-15',
-      '--to',
-      '2025-02-10',
-      '--consumer',
-    );
+    const grouped = interest('10.000', '2024-05-15');
     expect(grouped.code).toBe(2);
     expect(grouped.out).toBe('');
     expect(grouped.err).toMatch(/--amount: "10\.000" has more decimals than EUR allows \(2\): for 10000 write 10000/);
-    const day = clearhub(
-      home,
-      'interest',
-      '--amount',
-      '100.00',
-      '--from',
-      '2024-02-30',
-      '--to',
-      '2025-02-10',
-      '--consumer',
-    );
+    const day = interest('100.00', '2024-02-30');
     expect(day.code).toBe(2);
     expect(day.out).toBe('');
     expect(day.err).toMatch(/from: "2024-02-30" is not a date/);
