@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
 import { parseCamt } from '../cash/camt';
@@ -43,7 +43,9 @@ export function buildProgram(): Command {
       '--home <dir>',
       'installation directory holding config/tenants and data (default: $CLEARHUB_HOME or the current directory)',
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander exits 1 on a usage mistake, which scripts would take for a failed check: main() makes it 2.
+    .exitOverride();
 
   program
     .command('migrate')
@@ -500,6 +502,11 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the mistake and the usage (or the help that was asked for).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof IntegrationError || (err instanceof Error && err.name === 'ConfigError')) {
       console.error(`clearhub: ${err.message}`);
       process.exitCode = 2;

@@ -47,6 +47,23 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(clearhub(home, 'init', '--profile', 'telco-de', '--tenant', 'acme', '--name', 'X').code).not.toBe(0); // no silent overwrite
   });
 
+  test('a usage mistake exits 2 with the usage on stderr, not 1 as a failed check does', () => {
+    for (const args of [
+      ['sync', '--bogus'],
+      ['init', '--profile', 'telco-de'],
+      ['outbox', 'list', '--status', 'lost'],
+      ['frobnicate'],
+    ]) {
+      const r = clearhub(home, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^error: .*\n[\s\S]*Usage: clearhub/);
+    }
+    const help = clearhub(home, 'sync', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/Usage: clearhub sync/);
+  });
+
   test('a mistake in the tenant YAML is reported with file, line, column and the allowed values', () => {
     const good = readFileSync(tenantFile, 'utf8');
     const lines = good.split('\n');
