@@ -468,7 +468,7 @@ export function buildProgram(): Command {
 function loadTenantForMethods(home: string, id: string) {
   const file = join(resolve(home), 'config', 'tenants', `${id}.yaml`);
   if (!existsSync(file)) throw new IntegrationError(`no tenant "${id}" (looked for ${file})`, 'tenant');
-  return loadTenantConfig(file, { env: lenientEnv() });
+  return loadTenantConfig(file, { env: lenientEnv(), tenantId: id });
 }
 
 async function waitForOutbox(rt: Runtime): Promise<void> {

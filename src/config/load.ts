@@ -16,6 +16,12 @@ export interface LoadConfigOptions {
    * @defaultValue `process.env` for tenants; for profiles no interpolation (references stay as written)
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Tenants only: the id the file was looked up by (`config/tenants/<id>.yaml`). The file must declare it, or a copied
+   * tenant file would act on the tenant it was copied from.
+   * @defaultValue undefined (any id)
+   */
+  tenantId?: string;
 }
 
 let cachedRoot: string | undefined;
@@ -99,7 +105,20 @@ export function loadTenantConfig(file: string, opts: LoadConfigOptions = {}): Te
 /** {@link loadTenantConfig} on text already read; `file` is the name shown in errors. */
 export function parseTenantConfig(file: string, text: string, opts: LoadConfigOptions = {}): TenantConfig {
   checkSecretsFromEnv(file, text);
-  return loadYamlWithSchema(file, text, tenantConfigSchema, { env: opts.env ?? process.env });
+  const id = opts.tenantId;
+  const schema =
+    id === undefined
+      ? tenantConfigSchema
+      : tenantConfigSchema.superRefine((cfg, ctx) => {
+          if (cfg.tenant.id !== id) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tenant', 'id'],
+              message: `the file is named for tenant "${id}": write id: ${id}, or name the file ${cfg.tenant.id}.yaml`,
+            });
+          }
+        });
+  return loadYamlWithSchema(file, text, schema, { env: opts.env ?? process.env });
 }
 
 /** Keys whose values are secrets: they must be written as `${env:NAME}`, never literally. */
