@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { IntegrationError } from '../domain/errors';
+import { readTextFile } from './read-file';
 import { type ClearhubConfig, configSchema, type TenantConfig, tenantConfigSchema } from './schema';
 import { ConfigError, type ConfigProblem, loadYamlWithSchema } from './yaml-errors';
 
@@ -99,7 +100,7 @@ export function loadProfile(name: string, opts: LoadConfigOptions = {}): Clearhu
 export function loadTenantConfig(file: string, opts: LoadConfigOptions = {}): TenantConfig {
   const shown = displayPath(file);
   if (!existsSync(file)) throw new IntegrationError(`tenant configuration ${shown} does not exist`, 'tenant');
-  return parseTenantConfig(shown, readFileSync(file, 'utf8'), opts);
+  return parseTenantConfig(shown, readTextFile(file, 'tenant'), opts);
 }
 
 /** {@link loadTenantConfig} on text already read; `file` is the name shown in errors. */

@@ -153,6 +153,22 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(table.out).toMatch(/1 of 2 records map/);
   });
 
+  test('a file given on the command line that is missing or a folder is a one-line error naming it, exit 2', () => {
+    const missing = join(home, 'no-such.csv');
+    const folder = join(home, 'data'); // a directory where a file is expected
+    for (const [args, named] of [
+      [['mapping', 'test', 'mappings/csv-generic.v1.yaml', missing], missing],
+      [['mapping', 'test', folder, missing], folder],
+      [['dunning', 'strategy', 'check', folder], folder],
+      [['dunning', 'agency', 'import', missing, '--agency', 'inkasso-partner'], missing],
+    ] as const) {
+      const r = clearhub(home, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.err).toContain(`cannot read ${named}: `);
+      expect(r.err.trim().split('\n')).toHaveLength(1); // no stack trace
+    }
+  });
+
   test('interest prints §288 BGB default interest with the periods and rates it used', () => {
     const r = clearhub(
       home,
