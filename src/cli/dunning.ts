@@ -442,8 +442,14 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
       await withRuntime(cmd, async (rt) => {
         const cfg = rt.tenant(o.tenant);
         const out = resolve(o.out);
-        const r = await exportClaims(rt.store, { tenantId: cfg.tenant.id, agency: o.agency, file: out });
-        writeFileSync(out, r.csv);
+        const write = (csv: string) => {
+          try {
+            writeFileSync(out, csv);
+          } catch (err) {
+            throw new IntegrationError(`cannot write ${out}: ${(err as Error).message}`, '--out');
+          }
+        };
+        const r = await exportClaims(rt.store, { tenantId: cfg.tenant.id, agency: o.agency, file: out, write });
         console.log(`${r.claims} claim(s) for ${o.agency} written to ${out}`);
       });
     });
