@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../src/store/db';
@@ -301,6 +310,18 @@ describe('the clearhub command on the embedded defaults', () => {
     });
     expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
+  });
+
+  test('demo --profile with a profile that has no simulators says so and exits 2 at once, starting nothing', () => {
+    const dir = join(home, 'demo-ecommerce');
+    const r = spawnSync(process.execPath, [BIN, 'demo', '--profile', 'ecommerce-de', '--dir', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+      timeout: 30_000, // it used to leave its mail server listening and never exit
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('clearhub: --profile: only telco-de has simulated subledgers (got "ecommerce-de")\n');
+    expect(existsSync(dir)).toBe(false);
   });
 
   test('demo --profile telco-de runs the loop over three simulated subledgers, one notice per debtor', async () => {
