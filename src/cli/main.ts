@@ -107,6 +107,8 @@ export function buildProgram(): Command {
     .option('--once', 'deliver what is pending, then exit')
     .option('--poll-ms <ms>', 'how often the relay looks for new outbox rows', '500')
     .action(async (o, cmd: Command) => {
+      const concurrency = wholeNumber(o.concurrency, '--concurrency', 1);
+      const pollMs = wholeNumber(o.pollMs, '--poll-ms', 1);
       await withRuntime(cmd, async (rt) => {
         const retry = rt.retryPolicy(rt.tenantIds().length ? rt.tenant(rt.tenantIds()[0]) : undefined);
         let delivered = 0;
@@ -114,7 +116,7 @@ export function buildProgram(): Command {
         const logger = createLogger({ level: process.env.LOG_LEVEL ?? (o.once ? 'warn' : 'info'), json: true });
         const consumer = await startWriteBackWorker(rt.store, rt.queue, rt.resolveTarget, {
           logger,
-          concurrency: Number(o.concurrency),
+          concurrency,
           onDelivered: () => delivered++,
           onDeadLetter: () => dead++,
         });
@@ -143,7 +145,7 @@ export function buildProgram(): Command {
             // The embedded store has no autovacuum: the worker does it, at most hourly.
             if (await rt.maintainEmbeddedStore()) logger.info('embedded store vacuumed and analysed', {});
           }
-          await new Promise((r) => setTimeout(r, Number(o.pollMs)));
+          await new Promise((r) => setTimeout(r, pollMs));
         }
         await consumer.close();
         await gateway?.close();
@@ -448,10 +450,10 @@ export function buildProgram(): Command {
     )
     .action(async (o) => {
       await runDemo({
-        items: Number(o.items),
-        debtors: Number(o.debtors),
+        items: wholeNumber(o.items, '--items', 1),
+        debtors: wholeNumber(o.debtors, '--debtors', 1),
         dir: o.dir,
-        seed: Number(o.seed),
+        seed: wholeNumber(o.seed, '--seed', 0),
         json: Boolean(o.json),
         ...(o.profile ? { profile: String(o.profile) } : {}),
       });
@@ -462,6 +464,15 @@ export function buildProgram(): Command {
   registerTemplatePreview(program);
   registerReconcile(program);
   return program;
+}
+
+/** A count typed on the command line: `Number()` would take "abc" as NaN and "1e3" or "" as numbers. */
+function wholeNumber(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
+    throw new IntegrationError(`"${text}" is not a whole number of at least ${min}`, flag);
+  }
+  return n;
 }
 
 /** The tenant file alone: `methods` needs the configuration, not the store that `Runtime.open` starts. */

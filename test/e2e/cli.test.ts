@@ -324,6 +324,24 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  test('a count that is not a whole number is refused naming its flag, before anything runs', () => {
+    const dir = join(home, 'demo-abc');
+    for (const [args, message] of [
+      [['demo', '--items', 'abc', '--dir', dir], '--items: "abc" is not a whole number of at least 1'], // ran an empty demo, exit 0
+      [['demo', '--debtors', '0', '--dir', dir], '--debtors: "0" is not a whole number of at least 1'],
+      [['worker', '--poll-ms', 'soon'], '--poll-ms: "soon" is not a whole number of at least 1'], // polled without pause
+      [['worker', '--once', '--concurrency', '2x'], '--concurrency: "2x" is not a whole number of at least 1'],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, '--home', home, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+        timeout: 30_000,
+      });
+      expect({ args, status: r.status, err: r.stderr }).toEqual({ args, status: 2, err: `clearhub: ${message}\n` });
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+
   test('demo --profile telco-de runs the loop over three simulated subledgers, one notice per debtor', async () => {
     const dir = join(home, 'demo-telco-de');
     mkdirSync(dir);
