@@ -433,7 +433,9 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port', process.env.PORT ?? '8080')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (o, cmd: Command) => {
-      await serve({ home: homeOf(cmd), port: Number(o.port), host: o.host });
+      const port = wholeNumber(o.port, '--port', 0);
+      if (port > 65_535) throw new IntegrationError(`"${o.port}" is not a port (0–65535)`, '--port');
+      await serve({ home: homeOf(cmd), port, host: o.host });
     });
 
   program

@@ -9,6 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../src/store/db';
@@ -310,6 +311,24 @@ describe('the clearhub command on the embedded defaults', () => {
     });
     expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
+  });
+
+  test('serve on a port that is taken is a one-line error naming --port, exit 2, not a crash', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const r = clearhub(home, 'serve', '--port', String(port));
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        `clearhub: --port: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      );
+    } finally {
+      taken.close();
+    }
+    const typo = clearhub(home, 'serve', '--port', '80800');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toBe('clearhub: --port: "80800" is not a port (0–65535)\n');
   });
 
   test('demo --profile with a profile that has no simulators says so and exits 2 at once, starting nothing', () => {
