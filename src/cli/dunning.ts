@@ -51,6 +51,8 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
       const asOf = checkDate(o.asOf, '--as-of');
+      // Without --proposal the run dunns at once: a --csv asked for a review that would never happen.
+      if (o.csv && !o.proposal) throw new IntegrationError('a CSV is written with --proposal only', '--csv');
       await withRuntime(cmd, async (rt) => {
         const cfg = rt.tenant(o.tenant);
         await rt.registerTenant(cfg);
