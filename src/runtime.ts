@@ -137,7 +137,7 @@ export class Runtime {
     if (!existsSync(file)) throw new IntegrationError(`no tenant "${tenantId}" (looked for ${file})`, 'tenant');
     // Secrets are resolved when the part that needs them starts (a sync needs no SMTP password): an unset variable
     // becomes a marker here, and `secret()` turns it into a clear error naming the variable.
-    const cfg = loadTenantConfig(file, { env: lenientEnv() });
+    const cfg = loadTenantConfig(file, { env: lenientEnv(), tenantId });
     this.tenantCache.set(tenantId, cfg);
     return cfg;
   }

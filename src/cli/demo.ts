@@ -12,6 +12,7 @@ import { createApp } from '../api/app';
 import { createLogger } from '../api/logger';
 import { startSmtpSink } from '../channels/smtp-sink';
 import { initTenant } from '../config/init';
+import { IntegrationError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
 import { recordPayment } from '../gateway/payments';
 import { countOutbox } from '../routing/outbox';
@@ -86,6 +87,10 @@ const TENANT = 'demo-telco';
  */
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
+  // Checked before anything starts: a server left listening would keep the process from ever exiting.
+  if (o.profile !== undefined && o.profile !== 'telco-de') {
+    throw new IntegrationError(`only telco-de has simulated subledgers (got "${o.profile}")`, '--profile');
+  }
   const dir = resolve(o.dir ?? join('.clearhub', `demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`));
   mkdirSync(dir, { recursive: true });
   const say = (s: string) => {
@@ -97,9 +102,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   mkdirSync(mailDir, { recursive: true });
   const sink = await startSmtpSink({ dir: mailDir });
   const multi = o.profile !== undefined;
-  if (multi && o.profile !== 'telco-de') {
-    throw new Error(`demo --profile: only telco-de has simulated subledgers (got "${o.profile}")`);
-  }
   const sims = multi ? await startSimulators(o, asOf) : undefined;
 
   const tenantFile = initTenant({

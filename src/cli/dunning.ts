@@ -2,9 +2,10 @@
  * `clearhub dunning …`: runs, proposals (show, edit, approve), notices, holds, disputes, promises, plans, the
  * strategy on record and the collection agency's files. Thin: parse, call the dunning room, format.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readTextFile } from '../config/read-file';
 import type { TenantConfig } from '../config/schema';
 import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
@@ -50,6 +51,8 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .option('--json', 'print JSON')
     .action(async (o, cmd: Command) => {
       const asOf = checkDate(o.asOf, '--as-of');
+      // Without --proposal the run dunns at once: a --csv asked for a review that would never happen.
+      if (o.csv && !o.proposal) throw new IntegrationError('a CSV is written with --proposal only', '--csv');
       await withRuntime(cmd, async (rt) => {
         const cfg = rt.tenant(o.tenant);
         await rt.registerTenant(cfg);
@@ -373,7 +376,7 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .option('--timezone <tz>', 'time zone of its hours', 'Europe/Berlin')
     .option('--json', 'print JSON')
     .action((file: string, o) => {
-      const s = parseStrategy(file, readFileSync(resolve(file), 'utf8'), {
+      const s = parseStrategy(file, readTextFile(resolve(file)), {
         currency: String(o.currency).toUpperCase(),
         timezone: o.timezone,
       });
@@ -441,8 +444,14 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
       await withRuntime(cmd, async (rt) => {
         const cfg = rt.tenant(o.tenant);
         const out = resolve(o.out);
-        const r = await exportClaims(rt.store, { tenantId: cfg.tenant.id, agency: o.agency, file: out });
-        writeFileSync(out, r.csv);
+        const write = (csv: string) => {
+          try {
+            writeFileSync(out, csv);
+          } catch (err) {
+            throw new IntegrationError(`cannot write ${out}: ${(err as Error).message}`, '--out');
+          }
+        };
+        const r = await exportClaims(rt.store, { tenantId: cfg.tenant.id, agency: o.agency, file: out, write });
         console.log(`${r.claims} claim(s) for ${o.agency} written to ${out}`);
       });
     });
@@ -454,14 +463,10 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .option('--tenant <id>')
     .option('--json', 'print JSON')
     .action(async (file: string, o, cmd: Command) => {
+      const text = readTextFile(resolve(file));
       await withRuntime(cmd, async (rt) => {
         const cfg = rt.tenant(o.tenant);
-        const r = await importAgencyStatus(rt.store, {
-          tenantId: cfg.tenant.id,
-          agency: o.agency,
-          file,
-          text: readFileSync(resolve(file), 'utf8'),
-        });
+        const r = await importAgencyStatus(rt.store, { tenantId: cfg.tenant.id, agency: o.agency, file, text });
         if (o.json) return console.log(JSON.stringify(r));
         console.log(`${r.updated} claim(s) updated, ${r.returned} returned to dunning, ${r.unchanged} unchanged`);
       });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
 import { parseCamt } from '../cash/camt';
@@ -43,7 +43,9 @@ export function buildProgram(): Command {
       '--home <dir>',
       'installation directory holding config/tenants and data (default: $CLEARHUB_HOME or the current directory)',
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Commander exits 1 on a usage mistake, which scripts would take for a failed check: main() makes it 2.
+    .exitOverride();
 
   program
     .command('migrate')
@@ -105,6 +107,8 @@ export function buildProgram(): Command {
     .option('--once', 'deliver what is pending, then exit')
     .option('--poll-ms <ms>', 'how often the relay looks for new outbox rows', '500')
     .action(async (o, cmd: Command) => {
+      const concurrency = wholeNumber(o.concurrency, '--concurrency', 1);
+      const pollMs = wholeNumber(o.pollMs, '--poll-ms', 1);
       await withRuntime(cmd, async (rt) => {
         const retry = rt.retryPolicy(rt.tenantIds().length ? rt.tenant(rt.tenantIds()[0]) : undefined);
         let delivered = 0;
@@ -112,7 +116,7 @@ export function buildProgram(): Command {
         const logger = createLogger({ level: process.env.LOG_LEVEL ?? (o.once ? 'warn' : 'info'), json: true });
         const consumer = await startWriteBackWorker(rt.store, rt.queue, rt.resolveTarget, {
           logger,
-          concurrency: Number(o.concurrency),
+          concurrency,
           onDelivered: () => delivered++,
           onDeadLetter: () => dead++,
         });
@@ -141,7 +145,7 @@ export function buildProgram(): Command {
             // The embedded store has no autovacuum: the worker does it, at most hourly.
             if (await rt.maintainEmbeddedStore()) logger.info('embedded store vacuumed and analysed', {});
           }
-          await new Promise((r) => setTimeout(r, Number(o.pollMs)));
+          await new Promise((r) => setTimeout(r, pollMs));
         }
         await consumer.close();
         await gateway?.close();
@@ -429,7 +433,9 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port', process.env.PORT ?? '8080')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (o, cmd: Command) => {
-      await serve({ home: homeOf(cmd), port: Number(o.port), host: o.host });
+      const port = wholeNumber(o.port, '--port', 0);
+      if (port > 65_535) throw new IntegrationError(`"${o.port}" is not a port (0–65535)`, '--port');
+      await serve({ home: homeOf(cmd), port, host: o.host });
     });
 
   program
@@ -446,10 +452,10 @@ export function buildProgram(): Command {
     )
     .action(async (o) => {
       await runDemo({
-        items: Number(o.items),
-        debtors: Number(o.debtors),
+        items: wholeNumber(o.items, '--items', 1),
+        debtors: wholeNumber(o.debtors, '--debtors', 1),
         dir: o.dir,
-        seed: Number(o.seed),
+        seed: wholeNumber(o.seed, '--seed', 0),
         json: Boolean(o.json),
         ...(o.profile ? { profile: String(o.profile) } : {}),
       });
@@ -462,11 +468,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A count typed on the command line: `Number()` would take "abc" as NaN and "1e3" or "" as numbers. */
+function wholeNumber(text: string, flag: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
+    throw new IntegrationError(`"${text}" is not a whole number of at least ${min}`, flag);
+  }
+  return n;
+}
+
 /** The tenant file alone: `methods` needs the configuration, not the store that `Runtime.open` starts. */
 function loadTenantForMethods(home: string, id: string) {
   const file = join(resolve(home), 'config', 'tenants', `${id}.yaml`);
   if (!existsSync(file)) throw new IntegrationError(`no tenant "${id}" (looked for ${file})`, 'tenant');
-  return loadTenantConfig(file, { env: lenientEnv() });
+  return loadTenantConfig(file, { env: lenientEnv(), tenantId: id });
 }
 
 async function waitForOutbox(rt: Runtime): Promise<void> {
@@ -500,6 +515,11 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the mistake and the usage (or the help that was asked for).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof IntegrationError || (err instanceof Error && err.name === 'ConfigError')) {
       console.error(`clearhub: ${err.message}`);
       process.exitCode = 2;

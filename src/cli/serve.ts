@@ -1,5 +1,6 @@
 import { createApp } from '../api/app';
 import { createLogger } from '../api/logger';
+import { IntegrationError } from '../domain/errors';
 import { recordPayment } from '../gateway/payments';
 import { WRITEBACK_QUEUE } from '../routing/relay';
 import { Runtime } from '../runtime';
@@ -33,7 +34,15 @@ export async function serve(o: { home: string; port: number; host: string }): Pr
     },
   });
   const server = app.listen(o.port, o.host);
-  await new Promise<void>((r) => server.once('listening', () => r()));
+  try {
+    await new Promise<void>((r, reject) => {
+      server.once('listening', () => r());
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await rt.close();
+    throw new IntegrationError(`cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`, '--port');
+  }
   logger.info('listening', { host: o.host, port: o.port, store: rt.store.dialect, queue: rt.queue.kind });
   await new Promise<void>((r) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => r());

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { IntegrationError } from '../domain/errors';
+import { readTextFile } from './read-file';
 import { type ClearhubConfig, configSchema, type TenantConfig, tenantConfigSchema } from './schema';
 import { ConfigError, type ConfigProblem, loadYamlWithSchema } from './yaml-errors';
 
@@ -16,6 +17,12 @@ export interface LoadConfigOptions {
    * @defaultValue `process.env` for tenants; for profiles no interpolation (references stay as written)
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Tenants only: the id the file was looked up by (`config/tenants/<id>.yaml`). The file must declare it, or a copied
+   * tenant file would act on the tenant it was copied from.
+   * @defaultValue undefined (any id)
+   */
+  tenantId?: string;
 }
 
 let cachedRoot: string | undefined;
@@ -93,13 +100,26 @@ export function loadProfile(name: string, opts: LoadConfigOptions = {}): Clearhu
 export function loadTenantConfig(file: string, opts: LoadConfigOptions = {}): TenantConfig {
   const shown = displayPath(file);
   if (!existsSync(file)) throw new IntegrationError(`tenant configuration ${shown} does not exist`, 'tenant');
-  return parseTenantConfig(shown, readFileSync(file, 'utf8'), opts);
+  return parseTenantConfig(shown, readTextFile(file, 'tenant'), opts);
 }
 
 /** {@link loadTenantConfig} on text already read; `file` is the name shown in errors. */
 export function parseTenantConfig(file: string, text: string, opts: LoadConfigOptions = {}): TenantConfig {
   checkSecretsFromEnv(file, text);
-  return loadYamlWithSchema(file, text, tenantConfigSchema, { env: opts.env ?? process.env });
+  const id = opts.tenantId;
+  const schema =
+    id === undefined
+      ? tenantConfigSchema
+      : tenantConfigSchema.superRefine((cfg, ctx) => {
+          if (cfg.tenant.id !== id) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tenant', 'id'],
+              message: `the file is named for tenant "${id}": write id: ${id}, or name the file ${cfg.tenant.id}.yaml`,
+            });
+          }
+        });
+  return loadYamlWithSchema(file, text, schema, { env: opts.env ?? process.env });
 }
 
 /** Keys whose values are secrets: they must be written as `${env:NAME}`, never literally. */

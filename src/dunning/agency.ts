@@ -37,12 +37,12 @@ function cell(v: string | number | null): string {
 
 /**
  * The claims waiting for an agency as its claim file (CSV with a header, one line per item), marked exported with the
- * file name. Call it, write the text, done: claims exported twice (a crash between writing and marking) carry the same
- * claim id, which the agency de-duplicates on.
+ * file name once `write` has written it: a file that cannot be written leaves its claims to the next export. Claims
+ * exported twice (a crash between writing and marking) carry the same claim id, which the agency de-duplicates on.
  */
 export async function exportClaims(
   store: Store,
-  o: { tenantId: string; agency: string; file: string },
+  o: { tenantId: string; agency: string; file: string; write?: (csv: string) => void },
 ): Promise<{ csv: string; claims: number }> {
   const rows = await query<{
     claim_id: string;
@@ -98,6 +98,7 @@ export async function exportClaims(
       .map(cell)
       .join(',')}\n`;
   }
+  o.write?.(csv);
   if (rows.length > 0) {
     await store.db
       .updateTable('agency_claims')

@@ -3,10 +3,11 @@
  * converted to minor units, guardrails checked against the legal pack. Every mistake is a {@link ConfigError} naming
  * `file:line:column`: for a condition, the column of the offending token inside it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, type Scalar } from 'yaml';
 import { z } from 'zod';
+import { readTextFile } from '../config/read-file';
 import { ConfigError, type ConfigProblem, formatPath, loadYamlWithSchema } from '../config/yaml-errors';
 import { isCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
@@ -364,7 +365,7 @@ export function loadStrategyFile(
   const file = candidates.find((f) => existsSync(f));
   if (!file)
     throw new IntegrationError(`strategy file ${ref} not found (looked in ${candidates.join(', ')})`, 'strategyFile');
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file, 'strategyFile');
   return { file, text, strategy: parseStrategy(isAbsolute(ref) ? file : ref, text, opts) };
 }
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readTextFile } from '../config/read-file';
 import { loadYamlWithSchema } from '../config/yaml-errors';
 import { type MappingDefinition, mappingSchema } from './schema';
 
@@ -29,5 +29,5 @@ export function loadMapping(file: string, text: string): MappingDefinition {
 
 /** Reads and validates a mapping file (UTF-8). */
 export function loadMappingFile(file: string): MappingDefinition {
-  return loadMapping(file, readFileSync(file, 'utf8'));
+  return loadMapping(file, readTextFile(file, 'mapping'));
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { readTextFile } from '../config/read-file';
 import { IntegrationError } from '../domain/errors';
 import type { CompiledMapping, MappingResult } from './compile';
 
@@ -16,7 +16,7 @@ export interface SampleRecord {
  * flattened with dotted names; every value becomes a string, the way connectors hand records to a mapping.
  */
 export function readSample(file: string): SampleRecord[] {
-  const text = readFileSync(file, 'utf8');
+  const text = readTextFile(file);
   if (extname(file).toLowerCase() === '.csv') {
     const rows = parse(text, {
       columns: true,

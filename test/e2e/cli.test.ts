@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../src/store/db';
@@ -45,6 +55,23 @@ describe('the clearhub command on the embedded defaults', () => {
     expect(text).toMatch(/id: acme|id: 'acme'|id: "acme"/);
     expect(text).toContain('ACME Mobile');
     expect(clearhub(home, 'init', '--profile', 'telco-de', '--tenant', 'acme', '--name', 'X').code).not.toBe(0); // no silent overwrite
+  });
+
+  test('a usage mistake exits 2 with the usage on stderr, not 1 as a failed check does', () => {
+    for (const args of [
+      ['sync', '--bogus'],
+      ['init', '--profile', 'telco-de'],
+      ['outbox', 'list', '--status', 'lost'],
+      ['frobnicate'],
+    ]) {
+      const r = clearhub(home, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.out).toBe('');
+      expect(r.err).toMatch(/^error: .*\n[\s\S]*Usage: clearhub/);
+    }
+    const help = clearhub(home, 'sync', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/Usage: clearhub sync/);
   });
 
   test('a mistake in the tenant YAML is reported with file, line, column and the allowed values', () => {
@@ -134,6 +161,22 @@ describe('the clearhub command on the embedded defaults', () => {
     const table = clearhub(home, 'mapping', 'test', 'mappings/csv-generic.v1.yaml', sample);
     expect(table.code).toBe(1); // a rejected record makes the command fail, for scripts
     expect(table.out).toMatch(/1 of 2 records map/);
+  });
+
+  test('a file given on the command line that is missing or a folder is a one-line error naming it, exit 2', () => {
+    const missing = join(home, 'no-such.csv');
+    const folder = join(home, 'data'); // a directory where a file is expected
+    for (const [args, named] of [
+      [['mapping', 'test', 'mappings/csv-generic.v1.yaml', missing], missing],
+      [['mapping', 'test', folder, missing], folder],
+      [['dunning', 'strategy', 'check', folder], folder],
+      [['dunning', 'agency', 'import', missing, '--agency', 'inkasso-partner'], missing],
+    ] as const) {
+      const r = clearhub(home, ...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.err).toContain(`cannot read ${named}: `);
+      expect(r.err.trim().split('\n')).toHaveLength(1); // no stack trace
+    }
   });
 
   test('interest prints §288 BGB default interest with the periods and rates it used', () => {
@@ -243,6 +286,54 @@ describe('the clearhub command on the embedded defaults', () => {
     });
     expect(json(q.stdout)).toHaveLength(s.quarantined); // the CLI sees the demo's database
     expect(s.deadLetters).toBe(0);
+  });
+
+  test('serve on a port that is taken is a one-line error naming --port, exit 2, not a crash', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const r = clearhub(home, 'serve', '--port', String(port));
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        `clearhub: --port: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      );
+    } finally {
+      taken.close();
+    }
+    const typo = clearhub(home, 'serve', '--port', '80800');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toBe('clearhub: --port: "80800" is not a port (0–65535)\n');
+  });
+
+  test('demo --profile with a profile that has no simulators says so and exits 2 at once, starting nothing', () => {
+    const dir = join(home, 'demo-ecommerce');
+    const r = spawnSync(process.execPath, [BIN, 'demo', '--profile', 'ecommerce-de', '--dir', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+      timeout: 30_000, // it used to leave its mail server listening and never exit
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('clearhub: --profile: only telco-de has simulated subledgers (got "ecommerce-de")\n');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test('a count that is not a whole number is refused naming its flag, before anything runs', () => {
+    const dir = join(home, 'demo-abc');
+    for (const [args, message] of [
+      [['demo', '--items', 'abc', '--dir', dir], '--items: "abc" is not a whole number of at least 1'], // ran an empty demo, exit 0
+      [['demo', '--debtors', '0', '--dir', dir], '--debtors: "0" is not a whole number of at least 1'],
+      [['worker', '--poll-ms', 'soon'], '--poll-ms: "soon" is not a whole number of at least 1'], // polled without pause
+      [['worker', '--once', '--concurrency', '2x'], '--concurrency: "2x" is not a whole number of at least 1'],
+    ] as const) {
+      const r = spawnSync(process.execPath, [BIN, '--home', home, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+        timeout: 30_000,
+      });
+      expect({ args, status: r.status, err: r.stderr }).toEqual({ args, status: 2, err: `clearhub: ${message}\n` });
+    }
+    expect(existsSync(dir)).toBe(false);
   });
 
   test('demo --profile telco-de runs the loop over three simulated subledgers, one notice per debtor', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HEADER } from '../helpers/tenant';
@@ -39,6 +39,15 @@ describe('clearhub dunning on the telco-de profile', () => {
       ].join('\n'),
     );
     expect(clearhub(home, 'sync').code).toBe(0);
+  });
+
+  test('--csv without --proposal is refused before anything is dunned', () => {
+    const csv = join(home, 'review.csv');
+    const r = clearhub(home, 'dunning', 'run', '--as-of', '2026-11-02', '--csv', csv, '--no-send');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('clearhub: --csv: a CSV is written with --proposal only\n');
+    expect(json(clearhub(home, 'dunning', 'notices', '--json').out)).toEqual([]);
+    expect(existsSync(csv)).toBe(false);
   });
 
   test('a proposal lists what would be dunned (JSON and CSV) and dunns nothing yet', () => {

@@ -664,7 +664,23 @@ segments:
     // 1.27 + 5 = 6.27 %: 1,000.00 × 6.27 % × 43 / 365 = 7.3865… → 7.39.
     expect(z).toMatchObject({ level: 3, fee_minor: 2_50, interest_minor: 7_39, total_minor: 1_000_00 });
 
-    const claims = await exportClaims(store, { tenantId: t, agency: 'collectors', file: 'claims-1.csv' });
+    // A claim file that cannot be written (a folder that is not there) marks nothing: the claims wait for the next export.
+    const unwritable = () => {
+      throw new Error("ENOENT: no such file or directory, open '/gone/claims-0.csv'");
+    };
+    await expect(
+      exportClaims(store, { tenantId: t, agency: 'collectors', file: '/gone/claims-0.csv', write: unwritable }),
+    ).rejects.toThrow(/ENOENT/);
+    let written = '';
+    const claims = await exportClaims(store, {
+      tenantId: t,
+      agency: 'collectors',
+      file: 'claims-1.csv',
+      write: (csv) => {
+        written = csv;
+      },
+    });
+    expect(written).toBe(claims.csv);
     expect(claims.claims).toBe(1);
     const [header, line] = claims.csv.trim().split('\n');
     expect(header).toMatch(/^claim_id,agency,debtor_id,/);

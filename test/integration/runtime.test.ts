@@ -31,6 +31,15 @@ describe('Runtime: which tenants exist', () => {
     expect(() => rt.tenant()).toThrow(/several tenants \(acme, second\)/);
   });
 
+  test('a copied tenant file that still declares the id it was copied from is refused at its id, not run as that tenant', () => {
+    const text = readFileSync(join(tenants, `${env.tenant}.yaml`), 'utf8');
+    writeFileSync(join(tenants, 'copy.yaml'), text);
+    const line = text.split('\n').findIndex((l) => l.trim() === `id: ${env.tenant}`) + 1;
+    expect(() => rt.tenant('copy')).toThrow(
+      new RegExp(`copy\\.yaml:${line}:7: tenant\\.id: the file is named for tenant "copy": write id: copy`),
+    );
+  });
+
   test('an id that no tenant file can carry is no tenant, even when a file outside the folder would match it', () => {
     // config/evil.yaml is a valid tenant file one folder up: an id from a URL must never reach it.
     copyFileSync(join(tenants, `${env.tenant}.yaml`), join(env.home, 'config', 'evil.yaml'));
