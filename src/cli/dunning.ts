@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readTextFile } from '../config/read-file';
-import type { TenantConfig } from '../config/schema';
+import { isValidTimeZone, type TenantConfig } from '../config/schema';
 import { checkCalendarDate } from '../domain/dates';
 import { IntegrationError } from '../domain/errors';
 import { formatMinor, parseAmountInput } from '../domain/money';
@@ -353,8 +353,9 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
         const cfg = rt.tenant(o.tenant);
         const currency = String(o.currency ?? cfg.tenant.currency).toUpperCase();
         const instalments = (o.instalment as string[]).map((s, k) => {
-          const [date, amount] = s.split('=');
-          if (!date || !amount) throw new IntegrationError(`"${s}": expected <date>=<amount>`, '--instalment');
+          const [date, amount, ...rest] = s.split('=');
+          if (!date || !amount || rest.length > 0)
+            throw new IntegrationError(`"${s}": expected <date>=<amount>, e.g. 2026-12-01=50.00`, '--instalment');
           return {
             dueOn: checkDate(date, '--instalment'),
             amountMinor: parseAmountInput(amount, currency, `--instalment ${k + 1}`),
@@ -376,6 +377,8 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
     .option('--timezone <tz>', 'time zone of its hours', 'Europe/Berlin')
     .option('--json', 'print JSON')
     .action((file: string, o) => {
+      if (!isValidTimeZone(o.timezone))
+        throw new IntegrationError(`"${o.timezone}" is not an IANA time zone such as Europe/Berlin`, '--timezone');
       const s = parseStrategy(file, readTextFile(resolve(file)), {
         currency: String(o.currency).toUpperCase(),
         timezone: o.timezone,

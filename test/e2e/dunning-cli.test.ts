@@ -156,5 +156,38 @@ describe('clearhub dunning on the telco-de profile', () => {
     );
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/telco-de v1: 5 segments/);
+    // Quiet hours in a time zone that does not exist would be checked against nothing.
+    const tz = clearhub(
+      home,
+      'dunning',
+      'strategy',
+      'check',
+      'config/strategies/telco-de.v1.yaml',
+      '--timezone',
+      'Mars/Base',
+    );
+    expect(tz.code).toBe(2);
+    expect(tz.err).toBe('clearhub: --timezone: "Mars/Base" is not an IANA time zone such as Europe/Berlin\n');
+  });
+
+  test('a plan instalment written with a stray part is refused, not cut short', () => {
+    const notices = json(clearhub(home, 'dunning', 'notices', '--json').out) as { debtorId: string }[];
+    const debtor = notices[0]!.debtorId;
+    expect(debtor).toEqual(expect.any(String));
+    const r = clearhub(
+      home,
+      'dunning',
+      'plan',
+      debtor,
+      '--instalment',
+      '2026-12-01=15.00=3',
+      '--instalment',
+      '2027-01-01=15.00',
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^clearhub: --instalment: "2026-12-01=15\.00=3": expected <date>=<amount>/);
+    expect(
+      (json(clearhub(home, 'dunning', 'holds', '--json').out) as { kind: string }[]).map((h) => h.kind),
+    ).not.toContain('plan');
   });
 });
