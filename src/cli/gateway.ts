@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { IntegrationError } from '../domain/errors';
@@ -170,17 +170,29 @@ export function registerGatewayCommands(program: Command): void {
           throw new IntegrationError('the tenant has no sepa-direct-debit provider', 'gateway.providers');
         }
         const sdd = t.router.provider('sepa-direct-debit') as SepaDirectDebitProvider;
-        // Two writers must never put one collection into two files: the whole run holds a per-tenant lock.
-        const result = await rt.store.rawTransaction(async (s) => {
-          await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 11))', [
-            `clearhub-sepa-collect|${tenantId}`,
-          ]);
-          return sdd.writeCollectionFile();
-        });
+        // The folder is made and tried before any collection is marked submitted: a file that cannot be written must
+        // not leave collections that no file carries.
+        const dir = o.out ?? join(rt.home, 'data', tenantId, 'sepa', 'out');
+        try {
+          mkdirSync(dir, { recursive: true });
+          accessSync(dir, constants.W_OK);
+        } catch (err) {
+          throw new IntegrationError(`cannot write to ${dir}: ${(err as Error).message}`, '--out');
+        }
+        // Two writers must never put one collection into two files: on a server the whole run holds a per-tenant
+        // lock. The embedded store is one process's and has one connection, which the lock's transaction would hold
+        // while the provider waits for it.
+        const result =
+          rt.store.dialect === 'pglite'
+            ? await sdd.writeCollectionFile()
+            : await rt.store.rawTransaction(async (s) => {
+                await s.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 11))', [
+                  `clearhub-sepa-collect|${tenantId}`,
+                ]);
+                return sdd.writeCollectionFile();
+              });
         let path: string | undefined;
         if (result.file) {
-          const dir = o.out ?? join(rt.home, 'data', tenantId, 'sepa', 'out');
-          mkdirSync(dir, { recursive: true });
           path = join(dir, `${result.file.fileId}.xml`);
           writeFileSync(path, result.file.xml);
         }

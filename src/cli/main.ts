@@ -512,9 +512,22 @@ function parseStatementFile(file: string) {
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  // Node exits 0 when nothing is left to wait for, even in the middle of an await: a command that waits for itself
+  // (a lock held on the only connection it needs) would end silently "successfully". Say so, and fail.
+  let finished = false;
+  const unfinished = (code: number) => {
+    if (finished || code !== 0) return;
+    process.stderr.write(
+      'clearhub: the command stopped before it finished (it waited for something that never came)\n',
+    );
+    process.exitCode = 70;
+  };
+  process.once('exit', unfinished);
   try {
     await buildProgram().parseAsync(argv);
+    finished = true;
   } catch (err) {
+    finished = true;
     if (err instanceof CommanderError) {
       // Commander has printed the mistake and the usage (or the help that was asked for).
       process.exitCode = err.exitCode === 0 ? 0 : 2;

@@ -136,6 +136,31 @@ describe('clearhub dunning on the telco-de profile', () => {
     expect(holds.map((h) => h.kind)).toEqual(['dispute']);
   });
 
+  test('sepa collect on the embedded store answers, and a --out it cannot write to is refused before anything is marked', () => {
+    const gatewayEnv = {
+      CLEARHUB_PAYLINK_SECRET: 'a-pay-link-secret-of-thirty-two-chars',
+      CLEARHUB_PAYEE_IBAN: 'DE89370400440532013000',
+      CLEARHUB_SEPA_CREDITOR_ID: 'DE98ZZZ09999999999',
+    };
+    const collect = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, '--home', home, 'sepa', 'collect', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...gatewayEnv, NODE_OPTIONS: '', DATABASE_URL: '', REDIS_URL: '' },
+        timeout: 60_000,
+      });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    };
+    // The per-tenant lock's transaction held PGlite's only connection while the provider waited for it: the command
+    // ended silently with status 0, having done nothing.
+    const ok = collect('--out', join(home, 'sepa-out'));
+    expect(ok).toEqual({ code: 0, out: 'nothing due for submission\n', err: '' });
+    const file = join(home, 'not-a-folder');
+    writeFileSync(file, '');
+    const bad = collect('--out', file);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^clearhub: --out: cannot write to .*not-a-folder: /);
+  });
+
   test('a strategy with a mistake is refused with file, line and column', () => {
     const file = join(home, 'broken.v1.yaml');
     const text = readFileSync(resolve(__dirname, '../../config/strategies/telco-de.v1.yaml'), 'utf8')
