@@ -167,8 +167,17 @@ export function amountJson(minor: number, currency: string): AmountJson {
 
 /** A page's cursor as the API hands it out: the last key of the page, opaque to the client (base64url). */
 export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
-/** The key a cursor from {@link encodeCursor} stands for. */
-export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+/**
+ * The key a cursor from {@link encodeCursor} stands for. Any other text is a 400 naming `cursor`: it decodes to bytes
+ * that are no key of ours (a NUL, which PostgreSQL cannot compare, or not UTF-8).
+ */
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (key.includes('\0') || encodeCursor(key) !== cursor) {
+    throw problems.validation([{ path: 'cursor', message: 'expected a cursor from a previous page' }]);
+  }
+  return key;
+}
 
 /** An allocation of a payment to an item, as the API answers it (the amount in the payment's currency). */
 export function allocationJson(

@@ -662,6 +662,15 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expect(a.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['colour', 'limit', 'status']);
     });
 
+    it('answers a cursor that no page handed out with a 400 naming it, not a 500', async () => {
+      // "AA" decodes to a NUL byte, which PostgreSQL cannot compare; "_w" to a byte that is not UTF-8.
+      for (const path of ['/v1/items?cursor=AA', '/v1/outbox?cursor=AA', '/v1/items?limit=2&cursor=_w']) {
+        const a = await call(base, path, { token: tokenA });
+        expectProblem(a, 400, 'validation');
+        expect(a.body.errors).toEqual([{ path: 'cursor', message: 'expected a cursor from a previous page' }]);
+      }
+    });
+
     it('shows a debtor with its customer numbers and open items', async () => {
       const a = await call(base, `/v1/debtors/${debtorC1}`, { token: tokenA });
       expect(a.status).toBe(200);
