@@ -103,7 +103,19 @@ type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw problems.validation(fieldProblems(r.error.issues));
+  const nul = nulPaths(r.data);
+  if (nul.length > 0)
+    throw problems.validation(nul.map((path) => ({ path, message: 'must not contain a NUL (\\u0000)' })));
   return r.data;
+}
+
+/** Paths of the strings (values and keys) that hold a NUL: PostgreSQL's text cannot, and would fail the request. */
+function nulPaths(v: unknown, path: readonly string[] = []): string[] {
+  if (typeof v === 'string') return v.includes('\0') ? [path.join('.')] : [];
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) =>
+    k.includes('\0') ? [[...path, k].join('.')] : nulPaths(x, [...path, k]),
+  );
 }
 
 /** Declares a route; the handler's input types follow from the schemas. */

@@ -494,6 +494,29 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expectProblem(c, 422, 'unprocessable');
     });
 
+    it('answers a NUL in a field, a query parameter or a path with a 400 naming it, and records nothing', async () => {
+      const a = await pay(
+        { debtorId: debtorC1, amount: { value: '1.00', currency: 'EUR' }, method: 'cash', reference: 'till 7\u0000' },
+        { key: 'k-nul' },
+      );
+      expectProblem(a, 400, 'validation');
+      expect(a.body.errors).toEqual([{ path: 'reference', message: expect.stringContaining('NUL') }]);
+      const written = await store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'tenant-a')
+        .where('idempotency_key', '=', 'k-nul')
+        .execute();
+      expect(written).toEqual([]);
+
+      const q = await call(base, '/v1/items?debtorId=C1%00', { token: tokenA });
+      expectProblem(q, 400, 'validation');
+      expect(q.body.errors).toEqual([{ path: 'debtorId', message: expect.stringContaining('NUL') }]);
+      const p = await call(base, '/v1/debtors/C1%00', { token: tokenA });
+      expectProblem(p, 400, 'validation');
+      expect(p.body.errors).toEqual([{ path: 'id', message: expect.stringContaining('NUL') }]);
+    });
+
     it('answers a body that is not JSON with 415', async () => {
       const a = await call(base, '/v1/payments', {
         token: tokenA,
