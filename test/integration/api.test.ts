@@ -517,6 +517,12 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expect(p.body.errors).toEqual([{ path: 'id', message: expect.stringContaining('NUL') }]);
     });
 
+    it('answers a path that is not percent-encoded with a 400 naming it, not a 500', async () => {
+      const a = await call(base, '/v1/debtors/50%off', { token: tokenA });
+      expectProblem(a, 400, 'bad-request');
+      expect(a.body.detail).toContain("'50%off'");
+    });
+
     it('answers a body that is not JSON with 415', async () => {
       const a = await call(base, '/v1/payments', {
         token: tokenA,
