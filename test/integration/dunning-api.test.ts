@@ -174,6 +174,14 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
     });
     expect(bad.status).toBe(422);
     expect(bad.body.detail).toMatch(/not on proposal run-2026-03-16: item INV-99/);
+    // The problem names the request's field, not an option of the CLI.
+    expect(bad.body.errors).toEqual([{ path: 'dropItems', message: expect.stringContaining('INV-99') }]);
+    const badDebtor = await call(base, '/v1/dunning/runs/run-2026-03-16/proposal/edits', {
+      token: tokenA,
+      json: { holdDebtors: ['C9'] },
+    });
+    expect(badDebtor.status).toBe(422);
+    expect(badDebtor.body.errors).toEqual([{ path: 'holdDebtors', message: expect.stringContaining('C9') }]);
     const edit = await call(base, '/v1/dunning/runs/run-2026-03-16/proposal/edits', {
       token: tokenA,
       json: { dropItems: ['INV-1'], holdDebtors: ['C3'], reason: 'called, pays Friday' },
