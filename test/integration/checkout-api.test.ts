@@ -226,6 +226,25 @@ describe('checkout API against the Stripe simulator', () => {
     sim.webhooks.release();
   });
 
+  test('a return or cancel URL that is not http(s) is refused naming it, before anything is written or charged', async () => {
+    const a = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      {
+        debtorId,
+        returnUrl: 'javascript:alert(document.cookie)',
+        cancelUrl: 'ftp://shop.example/cancel',
+        pay: { method: 'card', methodData: { token: 'pm_card_visa' } },
+      },
+      's-url',
+    );
+    expect(a.status).toBe(400);
+    expect(a.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['cancelUrl', 'returnUrl']);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+    expect(await store.db.selectFrom('payments').select('payment_id').execute()).toEqual([]);
+    expect(await openOf('A1')).toBe(10_000);
+  });
+
   test('a declined card leaves the session open; another card pays it', async () => {
     const s = await call('POST', '/v1/checkout/sessions', { debtorId }, 's-2');
     const declined = await call(
