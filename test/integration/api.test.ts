@@ -517,6 +517,27 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expect(p.body.errors).toEqual([{ path: 'id', message: expect.stringContaining('NUL') }]);
     });
 
+    it('answers a receivedAt in year 0000 with a 400 naming it, and records nothing', async () => {
+      const a = await pay(
+        {
+          debtorId: debtorC1,
+          amount: { value: '1.00', currency: 'EUR' },
+          method: 'cash',
+          receivedAt: '0000-01-01T10:00:00Z',
+        },
+        { key: 'k-year0' },
+      );
+      expectProblem(a, 400, 'validation');
+      expect(a.body.errors).toEqual([{ path: 'receivedAt', message: 'no such day' }]);
+      const written = await store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'tenant-a')
+        .where('idempotency_key', '=', 'k-year0')
+        .execute();
+      expect(written).toEqual([]);
+    });
+
     it('answers a path that is not percent-encoded with a 400 naming it, not a 500', async () => {
       const a = await call(base, '/v1/debtors/50%off', { token: tokenA });
       expectProblem(a, 400, 'bad-request');

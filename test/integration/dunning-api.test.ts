@@ -221,6 +221,16 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
     expect((await call(base, '/v1/dunning/runs/run-2026-03-16', { token: tokenB })).status).toBe(404);
   });
 
+  test('a run date of year 0000 is a 400 naming asOf, and no run is recorded', async () => {
+    const runs = () =>
+      store.db.selectFrom('dunning_runs').select('run_id').where('tenant_id', '=', 'tenant-a').execute();
+    const before = await runs();
+    const a = await call(base, '/v1/dunning/runs', { token: tokenA, json: { asOf: '0000-01-01' } });
+    expect(a.status).toBe(400);
+    expect(a.body.errors).toEqual([{ path: 'asOf', message: 'expected a date as YYYY-MM-DD' }]);
+    expect(await runs()).toEqual(before);
+  });
+
   test('disputes, holds, promises and plans', async () => {
     const d1 = await call(base, '/v1/dunning/disputes', {
       token: tokenA,
