@@ -245,6 +245,18 @@ describe('checkout API against the Stripe simulator', () => {
     expect(await openOf('A1')).toBe(10_000);
   });
 
+  test('items and a free amount together are refused naming itemIds, not the debtorId that was given', async () => {
+    const a = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A1], amount: { value: '10.00', currency: 'EUR' } },
+      's-both',
+    );
+    expect(a.status).toBe(422);
+    expect(a.body.errors).toEqual([{ path: 'itemIds', message: 'give itemIds or an amount, not both' }]);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+  });
+
   test('a declined card leaves the session open; another card pays it', async () => {
     const s = await call('POST', '/v1/checkout/sessions', { debtorId }, 's-2');
     const declined = await call(
