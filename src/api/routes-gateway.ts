@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { IntegrationError } from '../domain/errors';
 import { parseAmountInput } from '../domain/money';
 import {
@@ -37,6 +38,15 @@ import {
 } from './schemas-gateway';
 
 const idemHeader = [{ name: 'Idempotency-Key', required: true, schema: IdempotencyKey }];
+
+/**
+ * A refund's id from its request's Idempotency-Key (up to 255 characters): whole where it fits in 120, else its
+ * SHA-256, never a prefix (two keys that differ only at the end would be one refund, and the second never made).
+ */
+function refundIdOf(key: string): string {
+  const id = `api-${key}`;
+  return id.length <= 120 ? id : `api-${createHash('sha256').update(key).digest('hex')}`;
+}
 const replayHeaderNote =
   'A repeat with the same Idempotency-Key and body returns the first answer (Idempotent-Replayed)';
 
@@ -252,7 +262,7 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
             const p = await getPayment(g.ctx, tenantId, params.id);
             const amountMinor = minorOf(body.amount, p.currency, 'amount');
             const r = await refundPayment(g.ctx, tenantId, params.id, {
-              refundId: `api-${headers['Idempotency-Key']!}`.slice(0, 120),
+              refundId: refundIdOf(headers['Idempotency-Key']!),
               ...(amountMinor !== undefined ? { amountMinor } : {}),
               ...(body.reason ? { reason: body.reason } : {}),
             });

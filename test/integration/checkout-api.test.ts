@@ -407,6 +407,34 @@ describe('checkout API against the Stripe simulator', () => {
     expect(tooMuch.status).toBe(422);
   });
 
+  test('two refunds under long Idempotency-Keys that differ only at the end are two refunds', async () => {
+    const s = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A1], pay: { method: 'card', methodData: { token: 'pm_card_visa' } } },
+      's-long',
+    );
+    const id = s.body.payment.id;
+    const prefix = `shop-7/customer-4711/order-2026-000123/${'line-item-refunds/'.repeat(5)}`;
+    const first = await call(
+      'POST',
+      `/v1/payments/${id}/refunds`,
+      { amount: { value: '1.00', currency: 'EUR' } },
+      `${prefix}1`,
+    );
+    const second = await call(
+      'POST',
+      `/v1/payments/${id}/refunds`,
+      { amount: { value: '2.00', currency: 'EUR' } },
+      `${prefix}2`,
+    );
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.body.amount.minor).toBe(200);
+    const refunds = await store.db.selectFrom('refunds').select('amount_minor').where('payment_id', '=', id).execute();
+    expect(refunds.map((r) => r.amount_minor).sort()).toEqual([100, 200]);
+  });
+
   test('a forged webhook is rejected with 400 and stores nothing; one event delivered ten times counts once', async () => {
     sim.webhooks.hold();
     const s = await call(
