@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { IntegrationError } from '../domain/errors';
-import { parseAmountInput } from '../domain/money';
+import { isKnownCurrency, parseAmountInput } from '../domain/money';
 import {
   type CheckoutRecord,
   type CreateSessionInput,
@@ -59,6 +59,12 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
   };
   const minorOf = (a: { value: string; currency: string } | undefined, currency: string, field: string) => {
     if (!a) return undefined;
+    if (!isKnownCurrency(a.currency)) {
+      throw new IntegrationError(
+        `unknown currency "${a.currency}"; expected an ISO 4217 code such as EUR`,
+        `${field}.currency`,
+      );
+    }
     if (a.currency !== currency) throw new IntegrationError(`must be in ${currency}`, `${field}.currency`);
     return parseAmountInput(a.value, a.currency, `${field}.value`);
   };

@@ -245,6 +245,13 @@ describe('checkout API against the Stripe simulator', () => {
     expect(await openOf('A1')).toBe(10_000);
   });
 
+  test('a free amount in an unknown currency is refused naming amount.currency', async () => {
+    const a = await call('POST', '/v1/checkout/sessions', { amount: { value: '10.00', currency: 'EUX' } }, 's-eux');
+    expect(a.status).toBe(422);
+    expect(a.body.errors).toEqual([{ path: 'amount.currency', message: expect.stringContaining('unknown currency') }]);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+  });
+
   test('items and a free amount together are refused naming itemIds, not the debtorId that was given', async () => {
     const a = await call(
       'POST',
