@@ -571,6 +571,11 @@ export class Runtime {
   private tenantGateway(id: string): TenantGateway {
     const cached = this.gatewayCache.get(id);
     if (cached) return cached;
+    // The id comes from a URL (a provider's webhook, anyone may post one): an unknown tenant is not found, and the
+    // answer names no file of this server.
+    if (!this.tenantCache.has(id) && !this.tenantIds().includes(id)) {
+      throw new IntegrationError(`no tenant "${id}"`, 'tenant', { notFound: true });
+    }
     const cfg = this.tenant(id);
     const g = cfg.gateway;
     if (!g) throw new IntegrationError(`tenant ${id} has no gateway section; nothing can be paid online`, 'gateway');

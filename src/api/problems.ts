@@ -181,6 +181,16 @@ export function toProblem(
       internal: false,
     };
   }
+  if (err instanceof URIError && (err as { status?: unknown }).status === 400) {
+    // The router could not decode a path segment (a bare '%', as in /v1/debtors/50%off).
+    return {
+      problem: scrubbed(
+        problems.badRequest(`the path is not percent-encoded (encode '%' as %25): ${err.message}`).problem,
+      ),
+      headers: {},
+      internal: false,
+    };
+  }
   if (isBodyParserError(err)) {
     const status = err.status ?? err.statusCode ?? 500;
     if (err.type === 'entity.parse.failed')

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { IntegrationError } from '../domain/errors';
-import { parseAmountInput } from '../domain/money';
+import { isKnownCurrency, parseAmountInput } from '../domain/money';
 import {
   type CheckoutRecord,
   type CreateSessionInput,
@@ -37,6 +38,15 @@ import {
 } from './schemas-gateway';
 
 const idemHeader = [{ name: 'Idempotency-Key', required: true, schema: IdempotencyKey }];
+
+/**
+ * A refund's id from its request's Idempotency-Key (up to 255 characters): whole where it fits in 120, else its
+ * SHA-256, never a prefix (two keys that differ only at the end would be one refund, and the second never made).
+ */
+function refundIdOf(key: string): string {
+  const id = `api-${key}`;
+  return id.length <= 120 ? id : `api-${createHash('sha256').update(key).digest('hex')}`;
+}
 const replayHeaderNote =
   'A repeat with the same Idempotency-Key and body returns the first answer (Idempotent-Replayed)';
 
@@ -49,6 +59,12 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
   };
   const minorOf = (a: { value: string; currency: string } | undefined, currency: string, field: string) => {
     if (!a) return undefined;
+    if (!isKnownCurrency(a.currency)) {
+      throw new IntegrationError(
+        `unknown currency "${a.currency}"; expected an ISO 4217 code such as EUR`,
+        `${field}.currency`,
+      );
+    }
     if (a.currency !== currency) throw new IntegrationError(`must be in ${currency}`, `${field}.currency`);
     return parseAmountInput(a.value, a.currency, `${field}.value`);
   };
@@ -252,7 +268,7 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
             const p = await getPayment(g.ctx, tenantId, params.id);
             const amountMinor = minorOf(body.amount, p.currency, 'amount');
             const r = await refundPayment(g.ctx, tenantId, params.id, {
-              refundId: `api-${headers['Idempotency-Key']!}`.slice(0, 120),
+              refundId: refundIdOf(headers['Idempotency-Key']!),
               ...(amountMinor !== undefined ? { amountMinor } : {}),
               ...(body.reason ? { reason: body.reason } : {}),
             });

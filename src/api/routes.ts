@@ -103,7 +103,19 @@ type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw problems.validation(fieldProblems(r.error.issues));
+  const nul = nulPaths(r.data);
+  if (nul.length > 0)
+    throw problems.validation(nul.map((path) => ({ path, message: 'must not contain a NUL (\\u0000)' })));
   return r.data;
+}
+
+/** Paths of the strings (values and keys) that hold a NUL: PostgreSQL's text cannot, and would fail the request. */
+function nulPaths(v: unknown, path: readonly string[] = []): string[] {
+  if (typeof v === 'string') return v.includes('\0') ? [path.join('.')] : [];
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) =>
+    k.includes('\0') ? [[...path, k].join('.')] : nulPaths(x, [...path, k]),
+  );
 }
 
 /** Declares a route; the handler's input types follow from the schemas. */
@@ -167,8 +179,17 @@ export function amountJson(minor: number, currency: string): AmountJson {
 
 /** A page's cursor as the API hands it out: the last key of the page, opaque to the client (base64url). */
 export const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
-/** The key a cursor from {@link encodeCursor} stands for. */
-export const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+/**
+ * The key a cursor from {@link encodeCursor} stands for. Any other text is a 400 naming `cursor`: it decodes to bytes
+ * that are no key of ours (a NUL, which PostgreSQL cannot compare, or not UTF-8).
+ */
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (key.includes('\0') || encodeCursor(key) !== cursor) {
+    throw problems.validation([{ path: 'cursor', message: 'expected a cursor from a previous page' }]);
+  }
+  return key;
+}
 
 /** An allocation of a payment to an item, as the API answers it (the amount in the payment's currency). */
 export function allocationJson(

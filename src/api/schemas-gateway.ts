@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Amount, AmountInput, id, named, requestSchemas, responseSchemas } from './schemas';
 
-const url = z.url({ error: 'expected an absolute URL' });
+// Where the payer's browser is sent: a web page, not a javascript:, data: or ftp: URL.
+const url = z.url({ protocol: /^https?$/, error: 'expected an absolute http(s) URL' });
 const methodData = z
   .strictObject({
     token: z.string().min(1).max(500).optional().describe('PSP token or test handle (never a card number)'),

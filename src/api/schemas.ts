@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCalendarDate } from '../domain/dates';
 import { PAYMENT_METHODS } from './services';
 
 /**
@@ -51,7 +52,11 @@ export const PaymentRequest = named(
       amount: AmountInput,
       method: z.enum(PAYMENT_METHODS).describe('How the money was received'),
       reference: z.string().min(1).max(140).describe('Receipt or merchant reference').optional(),
-      receivedAt: z.iso.datetime({ offset: true }).describe('When the money was received (ISO 8601)').optional(),
+      receivedAt: z.iso
+        .datetime({ offset: true })
+        .refine((t) => isCalendarDate(t.slice(0, 10)), 'no such day')
+        .describe('When the money was received (ISO 8601)')
+        .optional(),
     })
     .superRefine((v, ctx) => {
       const byExternal = v.externalId !== undefined || v.source !== undefined;

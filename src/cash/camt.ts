@@ -316,14 +316,17 @@ export function createCamtReader(options: ParseCamtOptions): { write(chunk: stri
   // Without the xmlns option, sax gives attributes as plain strings.
   parser.onopentag = (tag) => reader.open(tag.name, tag.attributes as Record<string, string>);
   parser.onclosetag = () => reader.close();
-  parser.ontext = (t) => reader.text(t);
-  parser.oncdata = (t) => reader.text(t);
-  parser.onerror = (err) => {
+  const notWellFormed = (why: string) => {
     failure ??= new IntegrationError(
-      `${options.file}: not well-formed XML (${err.message.split('\n')[0]}) at line ${parser.line + 1}`,
+      `${options.file}: not well-formed XML (${why}) at line ${parser.line + 1}`,
       'Document',
     );
   };
+  // sax lets a NUL through, which XML does not allow (and the store could not keep).
+  const text = (t: string) => (t.includes('\0') ? notWellFormed('a NUL character') : reader.text(t));
+  parser.ontext = text;
+  parser.oncdata = text;
+  parser.onerror = (err) => notWellFormed(err.message.split('\n')[0]!);
   const check = () => {
     if (failure) throw failure;
   };

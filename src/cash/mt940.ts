@@ -151,7 +151,7 @@ const TAG_RE = /^:([0-9]{2}[A-Z]?|NS):/;
  * Splits text into SWIFT fields with the line each starts on; drops block wrappers and trailer lines. This is the hot
  * loop of a large file: the regular expressions run only on lines that can match them (by their first character).
  */
-function splitStatements(text: string, onStatement: (raw: RawStatement) => void): void {
+function splitStatements(text: string, file: string, onStatement: (raw: RawStatement) => void): void {
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
   let current: RawStatement | undefined;
   let field: Field | undefined;
@@ -179,6 +179,8 @@ function splitStatements(text: string, onStatement: (raw: RawStatement) => void)
       continue;
     }
     const tag = line.charCodeAt(0) === 58 /* : */ ? TAG_RE.exec(line) : null;
+    // A NUL is no character of a field (and the store cannot keep one); outside the fields it is padding.
+    if ((tag || field) && line.includes('\0')) fail(file, lineNo, 'a NUL byte (0x00) in a field: the file is damaged');
     if (tag) {
       const name = tag[1]!;
       if (name === '20' || !current) {
@@ -486,7 +488,7 @@ function buildStatement(raw: RawStatement, file: string, options: Mt940Options):
 /** Parses MT940/MT942 text. Throws {@link IntegrationError} (field `file:line`) on anything it cannot read. */
 export function parseMt940(text: string, file: string, options: Mt940Options = {}): Statement[] {
   const statements: Statement[] = [];
-  splitStatements(text, (raw) => statements.push(buildStatement(raw, file, options)));
+  splitStatements(text, file, (raw) => statements.push(buildStatement(raw, file, options)));
   if (statements.length === 0) fail(file, 1, 'no MT940/MT942 statement found (expected a :20: field)');
   return statements;
 }

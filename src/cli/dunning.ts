@@ -33,6 +33,8 @@ const today = () => new Date().toISOString().slice(0, 10);
 const checkDate = checkCalendarDate;
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** The options of `proposal edit` by the fields of the edit, which its errors name. */
+const EDIT_OPTION_OF: Readonly<Record<string, string>> = { dropItems: '--drop-item', holdDebtors: '--hold-debtor' };
 
 /** Registers the `dunning` command and its subcommands on the program. */
 export function registerDunningCommands(program: Command, withRuntime: WithRuntime): void {
@@ -118,6 +120,12 @@ export function registerDunningCommands(program: Command, withRuntime: WithRunti
           dropItems: o.dropItem ?? [],
           holdDebtors: o.holdDebtor ?? [],
           ...(o.reason ? { reason: o.reason } : {}),
+        }).catch((err: unknown) => {
+          // The edit names its own fields; here they are options.
+          if (err instanceof IntegrationError && err.field && EDIT_OPTION_OF[err.field]) {
+            throw new IntegrationError(err.message.slice(err.field.length + 2), EDIT_OPTION_OF[err.field]);
+          }
+          throw err;
         });
         if (o.json) return console.log(JSON.stringify(r));
         console.log(

@@ -107,7 +107,7 @@ export async function editProposal(
         ]
           .filter(Boolean)
           .join('; '),
-        missingItems.length ? '--drop-item' : '--hold-debtor',
+        missingItems.length ? 'dropItems' : 'holdDebtors',
       );
     }
     const itemIds = [...new Set(lines.map((l) => l.item_id))];

@@ -192,6 +192,9 @@ async function prepareSession(ctx: GatewayContext, tenantId: string, input: Crea
     read = rows;
     amountMinor = items.reduce((s, i) => s + i.openMinor, 0);
   } else {
+    if (input.debtorId && input.itemIds?.length) {
+      throw new IntegrationError('give itemIds or an amount, not both', 'itemIds');
+    }
     if (input.debtorId) await debtorExists(input.debtorId);
     if (input.itemIds?.length) throw new IntegrationError('items need a debtorId', 'debtorId');
     if (input.amountMinor === undefined) throw new IntegrationError('give a debtorId or an amount', 'amount');

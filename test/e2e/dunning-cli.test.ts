@@ -88,7 +88,7 @@ describe('clearhub dunning on the telco-de profile', () => {
     expect(edit.out).toMatch(/dropped 1 item\(s\), held 1 debtor\(s\)/);
     const typo = clearhub(home, 'dunning', 'proposal', 'edit', 'run-2026-11-02', '--drop-item', 'INV-9');
     expect(typo.code).toBe(2);
-    expect(typo.err).toMatch(/not on proposal run-2026-11-02: item INV-9/);
+    expect(typo.err).toMatch(/--drop-item: not on proposal run-2026-11-02: item INV-9/);
 
     const a = clearhub(home, 'dunning', 'approve', 'run-2026-11-02', '--no-send', '--json');
     expect(a.code).toBe(0);

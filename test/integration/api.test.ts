@@ -494,6 +494,56 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expectProblem(c, 422, 'unprocessable');
     });
 
+    it('answers a NUL in a field, a query parameter or a path with a 400 naming it, and records nothing', async () => {
+      const a = await pay(
+        { debtorId: debtorC1, amount: { value: '1.00', currency: 'EUR' }, method: 'cash', reference: 'till 7\u0000' },
+        { key: 'k-nul' },
+      );
+      expectProblem(a, 400, 'validation');
+      expect(a.body.errors).toEqual([{ path: 'reference', message: expect.stringContaining('NUL') }]);
+      const written = await store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'tenant-a')
+        .where('idempotency_key', '=', 'k-nul')
+        .execute();
+      expect(written).toEqual([]);
+
+      const q = await call(base, '/v1/items?debtorId=C1%00', { token: tokenA });
+      expectProblem(q, 400, 'validation');
+      expect(q.body.errors).toEqual([{ path: 'debtorId', message: expect.stringContaining('NUL') }]);
+      const p = await call(base, '/v1/debtors/C1%00', { token: tokenA });
+      expectProblem(p, 400, 'validation');
+      expect(p.body.errors).toEqual([{ path: 'id', message: expect.stringContaining('NUL') }]);
+    });
+
+    it('answers a receivedAt in year 0000 with a 400 naming it, and records nothing', async () => {
+      const a = await pay(
+        {
+          debtorId: debtorC1,
+          amount: { value: '1.00', currency: 'EUR' },
+          method: 'cash',
+          receivedAt: '0000-01-01T10:00:00Z',
+        },
+        { key: 'k-year0' },
+      );
+      expectProblem(a, 400, 'validation');
+      expect(a.body.errors).toEqual([{ path: 'receivedAt', message: 'no such day' }]);
+      const written = await store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'tenant-a')
+        .where('idempotency_key', '=', 'k-year0')
+        .execute();
+      expect(written).toEqual([]);
+    });
+
+    it('answers a path that is not percent-encoded with a 400 naming it, not a 500', async () => {
+      const a = await call(base, '/v1/debtors/50%off', { token: tokenA });
+      expectProblem(a, 400, 'bad-request');
+      expect(a.body.detail).toContain("'50%off'");
+    });
+
     it('answers a body that is not JSON with 415', async () => {
       const a = await call(base, '/v1/payments', {
         token: tokenA,
@@ -660,6 +710,15 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       const a = await call(base, '/v1/items?limit=0&status=paid&colour=red', { token: tokenA });
       expectProblem(a, 400, 'validation');
       expect(a.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['colour', 'limit', 'status']);
+    });
+
+    it('answers a cursor that no page handed out with a 400 naming it, not a 500', async () => {
+      // "AA" decodes to a NUL byte, which PostgreSQL cannot compare; "_w" to a byte that is not UTF-8.
+      for (const path of ['/v1/items?cursor=AA', '/v1/outbox?cursor=AA', '/v1/items?limit=2&cursor=_w']) {
+        const a = await call(base, path, { token: tokenA });
+        expectProblem(a, 400, 'validation');
+        expect(a.body.errors).toEqual([{ path: 'cursor', message: 'expected a cursor from a previous page' }]);
+      }
     });
 
     it('shows a debtor with its customer numbers and open items', async () => {

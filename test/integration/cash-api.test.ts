@@ -284,6 +284,32 @@ describe.each(STORE_FACTORIES)('cash API on $name', (factory) => {
     expect(both.status).toBe(400);
   });
 
+  test('a file with a NUL byte in a field is refused with the file and line, and nothing is recorded', async () => {
+    const recorded = async () => ({
+      statements: (await store.db.selectFrom('statements').select('statement_id').execute()).length,
+      entries: (await store.db.selectFrom('statement_entries').select('entry_id').execute()).length,
+    });
+    const before = await recorded();
+    const damaged = MT940.replace(':20:STARTUMS', ':20:NULUMS').replace('Max Mustermann', 'Max\u0000Mustermann');
+    const mt = await call(base, '/v1/statements?file=nul.sta', { token, raw: damaged, contentType: 'text/plain' });
+    expect(mt.status).toBe(422);
+    expect(ProblemSchema.parse(mt.body)).toMatchObject({ errors: [{ path: 'nul.sta:6' }] });
+    expect(mt.body.detail).toMatch(/NUL/);
+
+    const xml = writeCamt053([
+      withBalances({
+        account: ACCOUNT,
+        currency: 'EUR',
+        id: 'API-NUL',
+        entries: [{ amountMinor: 10_00, bookingDate: '2026-11-21', reference: 'BANK-NUL', remittance: 'INV-A1\u0000' }],
+      }),
+    ]);
+    const camt = await call(base, '/v1/statements?file=nul.xml', { token, raw: xml });
+    expect(camt.status).toBe(422);
+    expect(camt.body.detail).toMatch(/^nul\.xml: not well-formed XML \(a NUL character\) at line \d+/);
+    expect(await recorded()).toEqual(before);
+  });
+
   test('the tenant changes its threshold; a bad fee pattern is refused naming the field', async () => {
     const set = await call(base, '/v1/statements/settings', {
       token,

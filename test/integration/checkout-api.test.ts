@@ -226,6 +226,44 @@ describe('checkout API against the Stripe simulator', () => {
     sim.webhooks.release();
   });
 
+  test('a return or cancel URL that is not http(s) is refused naming it, before anything is written or charged', async () => {
+    const a = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      {
+        debtorId,
+        returnUrl: 'javascript:alert(document.cookie)',
+        cancelUrl: 'ftp://shop.example/cancel',
+        pay: { method: 'card', methodData: { token: 'pm_card_visa' } },
+      },
+      's-url',
+    );
+    expect(a.status).toBe(400);
+    expect(a.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['cancelUrl', 'returnUrl']);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+    expect(await store.db.selectFrom('payments').select('payment_id').execute()).toEqual([]);
+    expect(await openOf('A1')).toBe(10_000);
+  });
+
+  test('a free amount in an unknown currency is refused naming amount.currency', async () => {
+    const a = await call('POST', '/v1/checkout/sessions', { amount: { value: '10.00', currency: 'EUX' } }, 's-eux');
+    expect(a.status).toBe(422);
+    expect(a.body.errors).toEqual([{ path: 'amount.currency', message: expect.stringContaining('unknown currency') }]);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+  });
+
+  test('items and a free amount together are refused naming itemIds, not the debtorId that was given', async () => {
+    const a = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A1], amount: { value: '10.00', currency: 'EUR' } },
+      's-both',
+    );
+    expect(a.status).toBe(422);
+    expect(a.body.errors).toEqual([{ path: 'itemIds', message: 'give itemIds or an amount, not both' }]);
+    expect(await store.db.selectFrom('checkout_sessions').select('session_id').execute()).toEqual([]);
+  });
+
   test('a declined card leaves the session open; another card pays it', async () => {
     const s = await call('POST', '/v1/checkout/sessions', { debtorId }, 's-2');
     const declined = await call(
@@ -374,6 +412,34 @@ describe('checkout API against the Stripe simulator', () => {
       'r-2',
     );
     expect(tooMuch.status).toBe(422);
+  });
+
+  test('two refunds under long Idempotency-Keys that differ only at the end are two refunds', async () => {
+    const s = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A1], pay: { method: 'card', methodData: { token: 'pm_card_visa' } } },
+      's-long',
+    );
+    const id = s.body.payment.id;
+    const prefix = `shop-7/customer-4711/order-2026-000123/${'line-item-refunds/'.repeat(5)}`;
+    const first = await call(
+      'POST',
+      `/v1/payments/${id}/refunds`,
+      { amount: { value: '1.00', currency: 'EUR' } },
+      `${prefix}1`,
+    );
+    const second = await call(
+      'POST',
+      `/v1/payments/${id}/refunds`,
+      { amount: { value: '2.00', currency: 'EUR' } },
+      `${prefix}2`,
+    );
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.body.amount.minor).toBe(200);
+    const refunds = await store.db.selectFrom('refunds').select('amount_minor').where('payment_id', '=', id).execute();
+    expect(refunds.map((r) => r.amount_minor).sort()).toEqual([100, 200]);
   });
 
   test('a forged webhook is rejected with 400 and stores nothing; one event delivered ten times counts once', async () => {

@@ -174,6 +174,14 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
     });
     expect(bad.status).toBe(422);
     expect(bad.body.detail).toMatch(/not on proposal run-2026-03-16: item INV-99/);
+    // The problem names the request's field, not an option of the CLI.
+    expect(bad.body.errors).toEqual([{ path: 'dropItems', message: expect.stringContaining('INV-99') }]);
+    const badDebtor = await call(base, '/v1/dunning/runs/run-2026-03-16/proposal/edits', {
+      token: tokenA,
+      json: { holdDebtors: ['C9'] },
+    });
+    expect(badDebtor.status).toBe(422);
+    expect(badDebtor.body.errors).toEqual([{ path: 'holdDebtors', message: expect.stringContaining('C9') }]);
     const edit = await call(base, '/v1/dunning/runs/run-2026-03-16/proposal/edits', {
       token: tokenA,
       json: { dropItems: ['INV-1'], holdDebtors: ['C3'], reason: 'called, pays Friday' },
@@ -211,6 +219,16 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
     // Another tenant's key sees nothing of it.
     expect((await call(base, `/v1/dunning/notices/${n1.noticeId}`, { token: tokenB })).status).toBe(404);
     expect((await call(base, '/v1/dunning/runs/run-2026-03-16', { token: tokenB })).status).toBe(404);
+  });
+
+  test('a run date of year 0000 is a 400 naming asOf, and no run is recorded', async () => {
+    const runs = () =>
+      store.db.selectFrom('dunning_runs').select('run_id').where('tenant_id', '=', 'tenant-a').execute();
+    const before = await runs();
+    const a = await call(base, '/v1/dunning/runs', { token: tokenA, json: { asOf: '0000-01-01' } });
+    expect(a.status).toBe(400);
+    expect(a.body.errors).toEqual([{ path: 'asOf', message: 'expected a date as YYYY-MM-DD' }]);
+    expect(await runs()).toEqual(before);
   });
 
   test('disputes, holds, promises and plans', async () => {

@@ -9,9 +9,11 @@ import { recordPayment } from '../../src/gateway/payments';
 import { WEBHOOK_QUEUE } from '../../src/gateway/webhooks';
 import { createQueue } from '../../src/queue';
 import type { QueueDriver } from '../../src/queue/types';
+import { Runtime } from '../../src/runtime';
 import type { Store } from '../../src/store/db';
 import { gatewayFor } from '../helpers/gateway';
 import { STORE_FACTORIES } from '../helpers/stores';
+import { makeHome } from '../helpers/tenant';
 
 const TENANT = 'shop';
 const SECRET = 'whsec_intake_test';
@@ -212,5 +214,50 @@ describe.each(STORE_FACTORIES)('webhook intake (group commit) on $name', (factor
     const big = `{"pad":"${'x'.repeat(1024 * 1024)}"}`;
     const tooBig = await post(big, sign(big));
     expect(tooBig.status).toBe(413);
+  });
+});
+
+describe('webhooks to a tenant the server does not have', () => {
+  const env = makeHome({ smtpPort: 1 });
+  let rt: Runtime;
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    rt = await Runtime.open({ home: env.home, databaseUrl: 'pglite:memory', redisUrl: '' });
+    const app = createApp({
+      store: rt.store,
+      services: {
+        recordPayment: (i) => recordPayment(rt.store, i),
+        gateway: { ctx: rt.gateway(), webhookTenant: (p) => rt.webhookTenant(p) },
+      },
+      logger: createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    });
+    server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await rt?.close();
+  });
+
+  test('are answered 404, naming no file of the server, and nothing is stored', async () => {
+    const body = stripeEvent('evt_nobody');
+    // The lean intake's spelling and one it leaves to express.
+    for (const path of ['/v1/webhooks/stripe/nobody', '/v1/webhooks/stripe/nob%6Fdy']) {
+      const res = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': sign(body) },
+        body,
+      });
+      const text = await res.text();
+      expect(res.status).toBe(404);
+      expect(JSON.parse(text)).toMatchObject({ type: 'urn:clearhub:problem:not-found', detail: 'no tenant "nobody"' });
+      expect(text).not.toContain(env.home);
+      expect(text).not.toContain('.yaml');
+    }
+    expect(await rt.store.db.selectFrom('webhook_deliveries').select('delivery_id').execute()).toEqual([]);
   });
 });

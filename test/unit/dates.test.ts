@@ -13,6 +13,7 @@ describe('calendar dates', () => {
     ['2025-13-01', 'no 13th month'],
     ['2025-00-10', 'no month 0'],
     ['2025-01-00', 'no day 0'],
+    ['0000-01-01', 'no year 0'],
     ['2025-1-01', 'two-digit month'],
     ['01.03.2025', 'German layout'],
     ['2025-01-01T00:00:00Z', 'a timestamp'],
