@@ -245,6 +245,9 @@ export async function promiseToPay(
   checkDate(i.promisedOn, 'promisedOn');
   const startsOn = i.startsOn ?? today();
   checkDate(startsOn, 'startsOn');
+  // A promise for a day already past when it was made would be broken by the next run before it could be kept.
+  if (i.promisedOn < startsOn)
+    throw new IntegrationError(`must not be before the day the promise was made (${startsOn})`, 'promisedOn');
   if (!Number.isSafeInteger(i.amountMinor) || i.amountMinor <= 0)
     throw new IntegrationError('must be a positive amount', 'amount');
   await debtorExists(store, i.tenantId, i.debtorId);
@@ -290,6 +293,11 @@ export async function paymentPlan(
     if (!Number.isSafeInteger(x.amountMinor) || x.amountMinor <= 0)
       throw new IntegrationError('must be a positive amount', `instalments[${k}].amount`);
     const prev = i.instalments[k - 1];
+    if (!prev && x.dueOn < startsOn)
+      throw new IntegrationError(
+        `must not be before the day the plan was agreed (${startsOn})`,
+        `instalments[${k}].dueOn`,
+      );
     if (prev && x.dueOn <= prev.dueOn)
       throw new IntegrationError(`must be after the previous instalment (${prev.dueOn})`, `instalments[${k}].dueOn`);
   });

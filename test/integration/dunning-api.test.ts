@@ -232,6 +232,9 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
   });
 
   test('disputes, holds, promises and plans', async () => {
+    // Promises, instalments and hold ends lie ahead of the day they are agreed (today).
+    const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    const [P1, P2, I1, I2, M1] = [inDays(10), inDays(11), inDays(30), inDays(60), inDays(90)];
     const d1 = await call(base, '/v1/dunning/disputes', {
       token: tokenA,
       json: { itemId: 'INV-3', reason: 'tariff was changed without consent', reference: 'CASE-7' },
@@ -260,29 +263,29 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
 
     const promise = await call(base, '/v1/dunning/promises', {
       token: tokenA,
-      json: { debtorId: debtor.C3, promisedOn: '2026-03-27', amount: { value: '60.00', currency: 'EUR' } },
+      json: { debtorId: debtor.C3, promisedOn: P1, amount: { value: '60.00', currency: 'EUR' } },
     });
     expect(promise.status).toBe(201);
     expect(promise.body).toMatchObject({
       kind: 'promise',
-      endsOn: '2026-03-27',
+      endsOn: P1,
       amount: { minor: 60_00 },
       itemIds: [item['INV-4']],
     });
     const twice = await call(base, '/v1/dunning/promises', {
       token: tokenA,
-      json: { debtorId: debtor.C3, promisedOn: '2026-03-28', amount: { value: '60.00', currency: 'EUR' } },
+      json: { debtorId: debtor.C3, promisedOn: P2, amount: { value: '60.00', currency: 'EUR' } },
     });
     expect(twice.status).toBe(409);
     const tooPrecise = await call(base, '/v1/dunning/promises', {
       token: tokenA,
-      json: { debtorId: debtor.C2, promisedOn: '2026-03-28', amount: { value: '1.005', currency: 'EUR' } },
+      json: { debtorId: debtor.C2, promisedOn: P2, amount: { value: '1.005', currency: 'EUR' } },
     });
     expect(tooPrecise.status).toBe(422);
     // "10.000" is ten thousand to a German clerk: refused, not booked as a promise of ten euros.
     const grouped = await call(base, '/v1/dunning/promises', {
       token: tokenA,
-      json: { debtorId: debtor.C2, promisedOn: '2026-03-28', amount: { value: '10.000', currency: 'EUR' } },
+      json: { debtorId: debtor.C2, promisedOn: P2, amount: { value: '10.000', currency: 'EUR' } },
     });
     expect(grouped.status).toBe(422);
     expect(grouped.body.errors).toEqual([
@@ -297,6 +300,14 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       json: { debtorId: debtor.C2, promisedOn: '2026-02-30', amount: { value: '10.00', currency: 'EUR' } },
     });
     expect(noDay.status).toBe(400);
+    const past = await call(base, '/v1/dunning/promises', {
+      token: tokenA,
+      json: { debtorId: debtor.C2, promisedOn: inDays(-1), amount: { value: '10.00', currency: 'EUR' } },
+    });
+    expect(past.status).toBe(422);
+    expect(past.body.errors).toEqual([
+      { path: 'promisedOn', message: expect.stringMatching(/^must not be before the day/) },
+    ]);
     expect(JSON.stringify(noDay.body)).toMatch(/promisedOn/);
     expect(
       (await call(base, `/v1/dunning/holds?active=true&debtorId=${debtor.C2}`, { token: tokenA })).body.holds,
@@ -307,8 +318,8 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       json: {
         debtorId: debtor.C1,
         instalments: [
-          { dueOn: '2026-04-01', amount: { value: '70.00', currency: 'EUR' } },
-          { dueOn: '2026-05-01', amount: { value: '69.00', currency: 'EUR' } },
+          { dueOn: I1, amount: { value: '70.00', currency: 'EUR' } },
+          { dueOn: I2, amount: { value: '69.00', currency: 'EUR' } },
         ],
       },
     });
@@ -317,8 +328,8 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       kind: 'plan',
       amount: { value: '139.00' },
       instalments: [
-        { seq: 1, dueOn: '2026-04-01', amount: { minor: 70_00 } },
-        { seq: 2, dueOn: '2026-05-01', amount: { minor: 69_00 } },
+        { seq: 1, dueOn: I1, amount: { minor: 70_00 } },
+        { seq: 2, dueOn: I2, amount: { minor: 69_00 } },
       ],
     });
     const outOfOrder = await call(base, '/v1/dunning/plans', {
@@ -326,8 +337,8 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       json: {
         debtorId: debtor.C2,
         instalments: [
-          { dueOn: '2026-05-01', amount: { value: '10.00', currency: 'EUR' } },
-          { dueOn: '2026-04-01', amount: { value: '10.00', currency: 'EUR' } },
+          { dueOn: I2, amount: { value: '10.00', currency: 'EUR' } },
+          { dueOn: I1, amount: { value: '10.00', currency: 'EUR' } },
         ],
       },
     });
@@ -338,10 +349,10 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
     expect(active.body.holds.map((h: { kind: string }) => h.kind)).toEqual(['promise']);
     const manual = await call(base, '/v1/dunning/holds', {
       token: tokenA,
-      json: { itemId: 'INV-2', reason: 'insolvency proceedings', kind: 'moratorium', endsOn: '2026-12-31' },
+      json: { itemId: 'INV-2', reason: 'insolvency proceedings', kind: 'moratorium', endsOn: M1 },
     });
     expect(manual.status).toBe(201);
-    expect(manual.body).toMatchObject({ kind: 'moratorium', itemId: item['INV-2'], endsOn: '2026-12-31' });
+    expect(manual.body).toMatchObject({ kind: 'moratorium', itemId: item['INV-2'], endsOn: M1 });
   });
 
   test('restrictions: the methods a level withdrew, for the checkout', async () => {
