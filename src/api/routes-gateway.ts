@@ -40,12 +40,12 @@ import {
 const idemHeader = [{ name: 'Idempotency-Key', required: true, schema: IdempotencyKey }];
 
 /**
- * A refund's id from its request's Idempotency-Key (up to 255 characters): whole where it fits in 120, else its
- * SHA-256, never a prefix (two keys that differ only at the end would be one refund, and the second never made).
+ * A request's Idempotency-Key (up to 255 characters) as part of an id or of the key we send a provider (Stripe takes
+ * 255 at most, `payment:<id>:capture:` included): whole where it is short, else its SHA-256, never a prefix (two keys
+ * that differ only at the end would be one refund or capture, and the second never made).
  */
-function refundIdOf(key: string): string {
-  const id = `api-${key}`;
-  return id.length <= 120 ? id : `api-${createHash('sha256').update(key).digest('hex')}`;
+function keyPart(key: string): string {
+  return key.length <= 116 ? key : createHash('sha256').update(key).digest('hex');
 }
 const replayHeaderNote =
   'A repeat with the same Idempotency-Key and body returns the first answer (Idempotent-Replayed)';
@@ -218,7 +218,7 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
             const amountMinor = minorOf(body.amount, p.currency, 'amount');
             const view = await capturePayment(g.ctx, tenantId, params.id, {
               ...(amountMinor !== undefined ? { amountMinor } : {}),
-              sequence: headers['Idempotency-Key']!,
+              sequence: keyPart(headers['Idempotency-Key']!),
             });
             return { status: 200, json: paymentJson(view) };
           },
@@ -268,7 +268,7 @@ export function gatewayRoutes(deps: RouteDeps): Route[] {
             const p = await getPayment(g.ctx, tenantId, params.id);
             const amountMinor = minorOf(body.amount, p.currency, 'amount');
             const r = await refundPayment(g.ctx, tenantId, params.id, {
-              refundId: refundIdOf(headers['Idempotency-Key']!),
+              refundId: `api-${keyPart(headers['Idempotency-Key']!)}`,
               ...(amountMinor !== undefined ? { amountMinor } : {}),
               ...(body.reason ? { reason: body.reason } : {}),
             });

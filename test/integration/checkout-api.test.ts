@@ -372,6 +372,24 @@ describe('checkout API against the Stripe simulator', () => {
     expect(sim.capturesFor(cap.body.providerReference)).toBe(1);
   });
 
+  test('a capture under the longest Idempotency-Key we take reaches Stripe under a key Stripe takes', async () => {
+    const s = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      {
+        amount: { value: '10.00', currency: 'EUR' },
+        pay: { method: 'card', capture: 'manual', methodData: { token: 'pm_card_visa' } },
+      },
+      's-long-capture',
+    );
+    expect(s.body.payment.state).toBe('authorized');
+    // 255 characters is what the API allows; `payment:<id>:capture:` in front of it was over Stripe's 255.
+    const cap = await call('POST', `/v1/payments/${s.body.payment.id}/capture`, {}, `order-4711/${'x'.repeat(244)}`);
+    expect(cap.status).toBe(200);
+    expect(cap.body.state).toBe('succeeded');
+    expect(sim.capturesFor(cap.body.providerReference)).toBe(1);
+  });
+
   test('a partial refund reopens the newest paid item by that amount and sends a reversal', async () => {
     const s = await call(
       'POST',

@@ -1135,6 +1135,9 @@ export async function startStripeSimulator(options: StripeSimulatorOptions = {})
         ),
       );
     }
+    if (idempotencyKey !== undefined && idempotencyKey.length > 255) {
+      return fail(invalid('Keys for idempotent requests can only be 255 characters long.', undefined, undefined, 400));
+    }
     if (!keyAccepted(key)) {
       const masked = `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`;
       return fail(invalid(`Invalid API Key provided: ${masked}`, undefined, undefined, 401));
