@@ -52,7 +52,6 @@ import {
   CANCEL_PARAM,
   canceledByShopper,
   captureForRefund,
-  checkRequestId,
   eventsFromWebhook,
   fromWireMoney,
   MalformedEvent,
@@ -61,6 +60,7 @@ import {
   paymentIdOf,
   refundFromWire,
   refundRequestFrom,
+  requestIdFor,
   scrub,
   toWireMoney,
   webhookEnvelopeSchema,
@@ -284,7 +284,8 @@ export class PayPalProvider implements PaymentProvider {
       { flow: 'create', idempotencyKey: input.idempotencyKey },
       `create order for payment ${input.paymentId}`,
       true,
-      (c) => c.orders.createOrder({ body, paypalRequestId: input.idempotencyKey, prefer: REPRESENTATION }),
+      (c) =>
+        c.orders.createOrder({ body, paypalRequestId: requestIdFor(input.idempotencyKey), prefer: REPRESENTATION }),
     );
     // A minimal answer (Prefer ignored) has no purchase units: read the order to check the echo.
     const full = order.purchaseUnits?.length || !order.id ? order : await this.getOrder(order.id, 'create');
@@ -299,7 +300,6 @@ export class PayPalProvider implements PaymentProvider {
   }
 
   async complete(orderId: string, input: Parameters<PaymentProvider['complete']>[1]): Promise<ProviderPayment> {
-    checkRequestId(input.idempotencyKey);
     const token = input.returnParams.token;
     if (token && token !== orderId) {
       throw new IntegrationError(`the return URL names order ${token}, not ${orderId}`, 'returnParams.token');
@@ -345,10 +345,18 @@ export class PayPalProvider implements PaymentProvider {
     const r =
       intent === CheckoutPaymentIntent.Capture
         ? await this.attempt(ctx, (c) =>
-            c.orders.captureOrder({ id: orderId, paypalRequestId: input.idempotencyKey, prefer: REPRESENTATION }),
+            c.orders.captureOrder({
+              id: orderId,
+              paypalRequestId: requestIdFor(input.idempotencyKey),
+              prefer: REPRESENTATION,
+            }),
           )
         : await this.attempt(ctx, (c) =>
-            c.orders.authorizeOrder({ id: orderId, paypalRequestId: input.idempotencyKey, prefer: REPRESENTATION }),
+            c.orders.authorizeOrder({
+              id: orderId,
+              paypalRequestId: requestIdFor(input.idempotencyKey),
+              prefer: REPRESENTATION,
+            }),
           );
     if (!r.ok) {
       const decline = declineOf(r.failure);
@@ -382,7 +390,6 @@ export class PayPalProvider implements PaymentProvider {
   }
 
   async capture(orderId: string, input: CaptureInput): Promise<ProviderPayment> {
-    checkRequestId(input.idempotencyKey);
     const order = await this.getOrder(orderId, 'capture');
     this.own(order, input.paymentId);
     const before = paymentFromOrder(order);
@@ -416,7 +423,7 @@ export class PayPalProvider implements PaymentProvider {
     const r = await this.attempt({ flow: 'capture', idempotencyKey: input.idempotencyKey }, (c) =>
       c.payments.captureAuthorizedPayment({
         authorizationId: authId,
-        paypalRequestId: input.idempotencyKey,
+        paypalRequestId: requestIdFor(input.idempotencyKey),
         prefer: REPRESENTATION,
         body,
       }),
@@ -444,7 +451,6 @@ export class PayPalProvider implements PaymentProvider {
   }
 
   async cancel(orderId: string, input: { idempotencyKey: string; paymentId: string }): Promise<ProviderPayment> {
-    checkRequestId(input.idempotencyKey);
     const order = await this.getOrder(orderId, 'cancel');
     this.own(order, input.paymentId);
     const current = paymentFromOrder(order);
@@ -477,7 +483,7 @@ export class PayPalProvider implements PaymentProvider {
     const r = await this.attempt({ flow: 'cancel', idempotencyKey: input.idempotencyKey }, (c) =>
       c.payments.voidPayment({
         authorizationId: authId,
-        paypalRequestId: input.idempotencyKey,
+        paypalRequestId: requestIdFor(input.idempotencyKey),
         prefer: REPRESENTATION,
       }),
     );
@@ -491,7 +497,6 @@ export class PayPalProvider implements PaymentProvider {
   }
 
   async refund(orderId: string, input: RefundInput): Promise<ProviderRefund> {
-    checkRequestId(input.idempotencyKey);
     const order = await this.getOrder(orderId, 'refund');
     this.own(order, input.paymentId);
     const current = paymentFromOrder(order);
@@ -515,7 +520,7 @@ export class PayPalProvider implements PaymentProvider {
         c.payments.refundCapturedPayment({
           captureId,
           body,
-          paypalRequestId: input.idempotencyKey,
+          paypalRequestId: requestIdFor(input.idempotencyKey),
           prefer: REPRESENTATION,
         }),
     );

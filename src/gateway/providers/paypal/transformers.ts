@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * Wire types and pure conversions of the PayPal provider. The API side is the SDK's models (camelCase; the SDK maps
  * them to PayPal's snake_case JSON); the webhook side is PayPal's raw JSON, checked with zod here because the SDK has
@@ -47,11 +48,14 @@ export const SUPPORTED_TYPES = ['paypal'] as const;
 /** Query parameter added to the return URL to make PayPal's `cancel_url`; the checkout sees the payer canceled. */
 export const CANCEL_PARAM = 'paypal_cancel';
 
-export function checkRequestId(key: string): string {
-  if (!key || key.length > MAX_REQUEST_ID) {
-    throw new IntegrationError(`must be 1 to ${MAX_REQUEST_ID} characters for PayPal-Request-Id`, 'idempotencyKey');
-  }
-  return key;
+/**
+ * Our idempotency key as PayPal-Request-Id: whole where it fits PayPal's 108 characters, else `sha256:` and its hash
+ * (the same key, the same id, so a retry is still a replay). `payment:<id>:capture:` and a client's key of 60
+ * characters are already longer.
+ */
+export function requestIdFor(key: string): string {
+  if (!key) throw new IntegrationError('is required for PayPal-Request-Id', 'idempotencyKey');
+  return key.length <= MAX_REQUEST_ID ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /** `returnUrl` with {@link CANCEL_PARAM}=1: where PayPal sends a payer who cancels. */
@@ -105,7 +109,7 @@ export function orderRequestFrom(input: CreatePaymentInput, opts: { brandName?: 
   if (!input.paymentId || input.paymentId.length > MAX_CUSTOM_ID) {
     throw new IntegrationError(`must be 1 to ${MAX_CUSTOM_ID} characters (PayPal custom_id)`, 'paymentId');
   }
-  checkRequestId(input.idempotencyKey);
+  requestIdFor(input.idempotencyKey);
   exponentOf(input.currency);
   let returnUrl: URL;
   try {
