@@ -352,7 +352,8 @@ export async function createAndPaySession(
         ...s.view,
         status,
         items: s.view.items.map((i) => (open.has(i.itemId) ? { ...i, openMinor: open.get(i.itemId)! } : i)),
-        payment: status === 'open' ? null : paymentViewOf(row, start.method, report, routed.attempts),
+        // A declined attempt leaves the session open, and the answer says why (as paying an open session does).
+        payment: paymentViewOf(row, start.method, report, routed.attempts),
       };
       record?.answer(stmt, view);
       return true;

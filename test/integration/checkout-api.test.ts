@@ -288,6 +288,22 @@ describe('checkout API against the Stripe simulator', () => {
     expect(await openOf('A3')).toBe(0);
   });
 
+  test('a session created and paid in one call with a declined card answers the decline', async () => {
+    const s = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, pay: { method: 'card', methodData: { token: 'pm_card_chargeDeclinedInsufficientFunds' } } },
+      's-declined',
+    );
+    expect(s.status).toBe(201);
+    expect(s.body.status).toBe('open');
+    // The client learns the card was declined, and why (it answered "payment": null, as if nothing had been tried).
+    expect(s.body.payment).toMatchObject({ state: 'failed', decline: { code: 'insufficient_funds' } });
+    expect(await openOf('A1')).toBe(10_000);
+    const again = await call('GET', `/v1/checkout/sessions/${s.body.id}`);
+    expect(again.body.status).toBe('open');
+  });
+
   test('3-D Secure: the payer is redirected, approves, and the payment completes', async () => {
     const s = await call(
       'POST',
