@@ -494,6 +494,15 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expectProblem(c, 422, 'unprocessable');
     });
 
+    /** The payments recorded under an Idempotency-Key. */
+    const paymentsUnder = (key: string) =>
+      store.db
+        .selectFrom('payments')
+        .select('payment_id')
+        .where('tenant_id', '=', 'tenant-a')
+        .where('idempotency_key', '=', key)
+        .execute();
+
     it('answers a NUL in a field, a query parameter or a path with a 400 naming it, and records nothing', async () => {
       const a = await pay(
         { debtorId: debtorC1, amount: { value: '1.00', currency: 'EUR' }, method: 'cash', reference: 'till 7\u0000' },
@@ -501,13 +510,7 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       );
       expectProblem(a, 400, 'validation');
       expect(a.body.errors).toEqual([{ path: 'reference', message: expect.stringContaining('NUL') }]);
-      const written = await store.db
-        .selectFrom('payments')
-        .select('payment_id')
-        .where('tenant_id', '=', 'tenant-a')
-        .where('idempotency_key', '=', 'k-nul')
-        .execute();
-      expect(written).toEqual([]);
+      expect(await paymentsUnder('k-nul')).toEqual([]);
 
       const q = await call(base, '/v1/items?debtorId=C1%00', { token: tokenA });
       expectProblem(q, 400, 'validation');
@@ -529,13 +532,7 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       );
       expectProblem(a, 400, 'validation');
       expect(a.body.errors).toEqual([{ path: 'receivedAt', message: 'no such day' }]);
-      const written = await store.db
-        .selectFrom('payments')
-        .select('payment_id')
-        .where('tenant_id', '=', 'tenant-a')
-        .where('idempotency_key', '=', 'k-year0')
-        .execute();
-      expect(written).toEqual([]);
+      expect(await paymentsUnder('k-year0')).toEqual([]);
     });
 
     it('answers a path that is not percent-encoded with a 400 naming it, not a 500', async () => {

@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApiKey } from '../../src/api/api-keys';
 import { createApp } from '../../src/api/app';
@@ -10,6 +7,7 @@ import { parseStrategy } from '../../src/dunning/strategy-file';
 import { recordPayment } from '../../src/gateway/payments';
 import type { Store } from '../../src/store/db';
 import { ingestBatch } from '../../src/store/ingest';
+import { listen } from '../helpers/http';
 import { STORE_FACTORIES } from '../helpers/stores';
 
 const STRATEGY = `strategy: api
@@ -54,7 +52,7 @@ async function call(base: string, path: string, o: { token?: string; json?: unkn
 describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
   let store: Store;
   let dispose: () => Promise<void>;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
   let base: string;
   let tokenA: string;
   let tokenB: string;
@@ -110,13 +108,11 @@ describe.each(STORE_FACTORIES)('dunning API on $name', (factory) => {
       stream: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     const app = createApp({ store, services: { recordPayment: (i) => recordPayment(store, i) }, logger });
-    server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(app);
+    base = server.base;
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await server?.close();
     await dispose?.();
   });
 

@@ -1,7 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/api/app';
 import { createLogger } from '../../src/api/logger';
@@ -12,6 +9,7 @@ import type { QueueDriver } from '../../src/queue/types';
 import { Runtime } from '../../src/runtime';
 import type { Store } from '../../src/store/db';
 import { gatewayFor } from '../helpers/gateway';
+import { listen } from '../helpers/http';
 import { STORE_FACTORIES } from '../helpers/stores';
 import { makeHome } from '../helpers/tenant';
 
@@ -53,7 +51,7 @@ describe.each(STORE_FACTORIES)('webhook intake (group commit) on $name', (factor
   let store: Store;
   let dispose: () => Promise<void>;
   let queue: QueueDriver;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
   let base: string;
 
   beforeAll(async () => {
@@ -75,14 +73,12 @@ describe.each(STORE_FACTORIES)('webhook intake (group commit) on $name', (factor
       services: { recordPayment: (i) => recordPayment(store, i), gateway: { ctx, queue, webhookTenant: () => TENANT } },
       logger: createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) }),
     });
-    server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(app);
+    base = server.base;
   });
 
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server?.close();
     await queue.close();
     await dispose();
   });
@@ -220,7 +216,7 @@ describe.each(STORE_FACTORIES)('webhook intake (group commit) on $name', (factor
 describe('webhooks to a tenant the server does not have', () => {
   const env = makeHome({ smtpPort: 1 });
   let rt: Runtime;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
   let base: string;
 
   beforeAll(async () => {
@@ -233,13 +229,11 @@ describe('webhooks to a tenant the server does not have', () => {
       },
       logger: createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) }),
     });
-    server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(app);
+    base = server.base;
   });
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await server?.close();
     await rt?.close();
   });
 
