@@ -34,7 +34,8 @@ const cache = new Map<string, ReadonlyMap<string, string>>();
 
 /**
  * The public holidays of Germany in a year: the nine nationwide ones, plus the state's own when `state` is given
- * (Epiphany, Women's Day, Corpus Christi, Assumption, Children's Day, Reformation Day, All Saints, Repentance Day).
+ * (Epiphany, Women's Day, Berlin's one-off Liberation Day in 2020 and 2025, Corpus Christi, Assumption, Children's
+ * Day, Reformation Day, All Saints, Repentance Day).
  * Returns date → name. Assumption is listed for Saarland (Bavaria keeps it only in Catholic municipalities).
  */
 export function germanHolidays(year: number, state?: GermanState): ReadonlyMap<string, string> {
@@ -60,6 +61,8 @@ export function germanHolidays(year: number, state?: GermanState): ReadonlyMap<s
     if (['BW', 'BY', 'ST'].includes(s)) out.set(fixed('01-06'), 'Heilige Drei Könige');
     if ((s === 'BE' && year >= 2019) || (s === 'MV' && year >= 2023))
       out.set(fixed('03-08'), 'Internationaler Frauentag');
+    // Berlin kept the 75th and the 80th anniversary of the end of the Second World War as one-off holidays.
+    if (s === 'BE' && (year === 2020 || year === 2025)) out.set(fixed('05-08'), 'Tag der Befreiung');
     if (s === 'BB') {
       out.set(rel(0), 'Ostersonntag');
       out.set(rel(49), 'Pfingstsonntag');

@@ -7,11 +7,14 @@ import { createEmailNoticeChannel } from '../channels/email-notice';
 import { buildViewModel, type NoticeSettings, toneOfTemplate } from '../channels/from-store';
 import { isTone, type NoticeView, type RenderedNotice } from '../channels/templates';
 import type { AddressForm, NoticeFee, NoticeInterest, NoticeViewModel, Tone } from '../channels/view-model';
+import { isCalendarDate } from '../domain/dates';
 import { ConnectorError, IntegrityError } from '../domain/errors';
 import { type DomainEvent, event } from '../domain/events';
 import { formatMoney } from '../domain/money';
 import type { Store } from '../store/db';
 import { appendEvents } from '../store/events';
+import { defaultInterest, SURCHARGE_BASIS_POINTS } from './legal/interest';
+import { germanBaseRates } from './run';
 
 export type { NoticeView } from '../channels/templates';
 
@@ -170,16 +173,22 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
       .where('interest_minor', '>', 0)
       .execute();
     const interestOf = new Map<string, NoticeInterest[]>();
+    const business = new Set(page.filter((n) => n.type === 'B2B').map((n) => n.notice_id));
     for (const r of interestRows) {
       const list = interestOf.get(r.notice_id) ?? [];
-      list.push({
-        amountMinor: r.interest_minor,
-        principalMinor: r.open_minor,
-        from: r.interest_from ?? '',
-        to: r.interest_to ?? '',
-        rateBasisPoints: r.interest_rate_bp ?? 0,
-        documentNumbers: [itemById.get(r.item_id)?.document_number ?? r.item_id],
-      });
+      list.push(
+        ...interestLines(
+          {
+            amountMinor: r.interest_minor,
+            principalMinor: r.open_minor,
+            from: r.interest_from ?? '',
+            to: r.interest_to ?? '',
+            rateBasisPoints: r.interest_rate_bp ?? 0,
+            documentNumbers: [itemById.get(r.item_id)?.document_number ?? r.item_id],
+          },
+          business.has(r.notice_id),
+        ),
+      );
       interestOf.set(r.notice_id, list);
     }
     const previous = await loadAttempts(
@@ -336,6 +345,36 @@ export async function sendPendingNotices(store: Store, opts: SendOptions): Promi
     opts.onProgress?.(result.sent + result.bounced + result.failed);
   }
   return result;
+}
+
+/**
+ * An item's §288 interest as the notice prints it: one line per base rate in force over its days (the run records one
+ * rate per item, the last), so each printed rate is the one its days earned. Each line is that period's interest; the
+ * last takes what the rounding left, so the lines add up to the interest the run charged.
+ */
+export function interestLines(i: NoticeInterest, business: boolean): NoticeInterest[] {
+  if (!isCalendarDate(i.from) || !isCalendarDate(i.to) || i.principalMinor <= 0) return [i];
+  const interest = (from: string, to: string) =>
+    defaultInterest({
+      amountMinor: i.principalMinor,
+      from,
+      to,
+      surchargeBasisPoints: business ? SURCHARGE_BASIS_POINTS.business : SURCHARGE_BASIS_POINTS.consumer,
+      table: germanBaseRates(),
+    });
+  const spans: { from: string; to: string; rateBasisPoints: number }[] = [];
+  for (const p of interest(i.from, i.to).periods) {
+    const last = spans.at(-1);
+    if (last && last.rateBasisPoints === p.rateBasisPoints) last.to = p.to;
+    else spans.push({ from: p.from, to: p.to, rateBasisPoints: p.rateBasisPoints });
+  }
+  if (spans.length < 2) return [i];
+  let rest = i.amountMinor;
+  return spans.map((p, k) => {
+    const amountMinor = k === spans.length - 1 ? rest : interest(p.from, p.to).interestMinor;
+    rest -= amountMinor;
+    return { ...i, ...p, amountMinor };
+  });
 }
 
 function salutation(lang: string, name: string, type: string): string {

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { renderNoticeView } from '../../src/channels/templates';
 import { defaultInterest, loadBaseRates, SURCHARGE_BASIS_POINTS } from '../../src/dunning/legal/interest';
+import { interestLines } from '../../src/dunning/send';
+import { goldenView, TEMPLATES } from '../integration/channels-fixtures';
 
 const table = loadBaseRates(resolve(__dirname, '../../config/legal/de-base-rate.yaml'));
 const CONTRACTS = process.env.CLEARHUB_CONTRACTS ?? resolve(__dirname, '../../../shared/contracts');
@@ -70,5 +73,42 @@ describe('the base-rate table in config/legal', () => {
       .map((l) => l.split(','));
     const theirs = rows.map(([from, percent]) => [from, Math.round(Number(percent) * 100)]);
     expect(table.rates.map((r) => [r.from, r.basisPoints])).toEqual(theirs);
+  });
+});
+
+describe('interest lines on a notice', () => {
+  // 100.00 EUR due 1 June 2025, interest from 2 June to 15 August 2025 for a consumer. The base rate fell from
+  // 2.27 % to 1.27 % on 1 July: 29 days (2–30 June) at 7.27 %: 10,000 × 7.27 % × 29 / 365 = 57.76 → 0.58 EUR;
+  // 46 days (1 July – 15 August) at 6.27 %: 10,000 × 6.27 % × 46 / 365 = 79.02 → 0.79 EUR. The run charges the
+  // sum rounded once: 136.78 → 1.37 EUR, and records the last rate, 6.27 %.
+  const charged = {
+    amountMinor: 1_37,
+    principalMinor: 100_00,
+    from: '2025-06-02',
+    to: '2025-08-15',
+    rateBasisPoints: 627,
+    documentNumbers: ['R-1'],
+  };
+
+  test('across a base-rate change: one line per rate, each with the rate its days earned, adding up to what was charged', () => {
+    expect(interestLines(charged, false)).toEqual([
+      { ...charged, from: '2025-06-02', to: '2025-06-30', rateBasisPoints: 727, amountMinor: 58 },
+      { ...charged, from: '2025-07-01', to: '2025-08-15', rateBasisPoints: 627, amountMinor: 79 },
+    ]);
+    const view = goldenView('de', 'firm', 'Sie', {
+      items: [{ source: 'billing', documentNumber: 'R-1', dueDate: '2025-06-01', openMinor: 100_00 }],
+      fees: [],
+      interest: interestLines(charged, false),
+      totals: { itemsMinor: 100_00, feesMinor: 0, interestMinor: 1_37, totalMinor: 101_37 },
+    });
+    const text = renderNoticeView(TEMPLATES, view).text.replace(/\s+/g, ' ');
+    expect(text).toContain('Verzugszinsen 7,27 % p. a. auf 100,00 € vom 02.06.2025 bis 30.06.2025: 0,58 €');
+    expect(text).toContain('Verzugszinsen 6,27 % p. a. auf 100,00 € vom 01.07.2025 bis 15.08.2025: 0,79 €');
+    expect(text).not.toContain('6,27 % p. a. auf 100,00 € vom 02.06.2025');
+  });
+
+  test('one rate throughout (1.27 % in both halves of the year): the line stays as charged', () => {
+    const same = { ...charged, from: '2025-12-01', to: '2026-03-16', amountMinor: 1_82 }; // 106 days: 182.09 → 1.82
+    expect(interestLines(same, false)).toEqual([same]);
   });
 });

@@ -49,6 +49,17 @@ const berlin: ContactCalendar = {
   quietTo: minutesOf('08:00'),
 };
 
+test('Berlin kept 8 May 2020 and 8 May 2025 (75 and 80 years since the end of the war) as one-off holidays', () => {
+  expect(germanHolidays(2025, 'BE').get('2025-05-08')).toBe('Tag der Befreiung');
+  expect(germanHolidays(2020, 'BE').get('2020-05-08')).toBe('Tag der Befreiung');
+  expect(germanHolidays(2026, 'BE').get('2026-05-08')).toBeUndefined(); // only those two years
+  expect(germanHolidays(2025, 'BB').get('2025-05-08')).toBeUndefined(); // only Berlin
+  // Thursday 8 May 2025 in Berlin: a notice for that day goes out on Friday 9 May at 08:00 CEST (06:00 UTC).
+  const inBerlin: ContactCalendar = { ...berlin, state: 'BE' };
+  expect(isBusinessDay(inBerlin, '2025-05-08')).toBe(false);
+  expect(contactSlot(inBerlin, '2025-05-08', minutesOf('08:00')).at).toBe('2025-05-09T06:00:00.000Z');
+});
+
 test('business days skip weekends and holidays', () => {
   expect(isBusinessDay(berlin, '2026-10-02')).toBe(true); // Friday
   expect(isBusinessDay(berlin, '2026-10-03')).toBe(false); // Saturday and German Unity Day
