@@ -8,8 +8,10 @@ import { formatMinor } from '../domain/money';
 import type { Store } from '../store/db';
 import { itemLevelSql } from '../store/schema-dunning';
 import { type EngineItem, type HoldUpdate, type NoticeSettlement, settle } from './engine';
+import { defaultInterest, SURCHARGE_BASIS_POINTS } from './legal/interest';
 import {
   type DunningRunResult,
+  germanBaseRates,
   lineWriteBacks,
   type NoticePlan,
   noticeIdOf,
@@ -167,6 +169,23 @@ interface NoticeRow {
   held: boolean;
   held_reason: string | null;
   name: string | null;
+}
+
+/**
+ * A line whose item was part-paid since the proposal: its interest on what is still open, for the same days at the
+ * same rates (the notice would otherwise ask interest on money already paid, beside a principal that no longer bears it).
+ */
+function repriced(line: PlanLine, r: LineRow, business: boolean): PlanLine {
+  if (line.item.openMinor === Number(r.open_minor) || line.interestMinor <= 0) return line;
+  if (!r.interest_from || !r.interest_to) return line;
+  const { interestMinor } = defaultInterest({
+    amountMinor: line.item.openMinor,
+    from: r.interest_from,
+    to: r.interest_to,
+    surchargeBasisPoints: business ? SURCHARGE_BASIS_POINTS.business : SURCHARGE_BASIS_POINTS.consumer,
+    table: germanBaseRates(),
+  });
+  return { ...line, interestMinor };
 }
 
 function lineOf(r: LineRow, openMinor = Number(r.open_minor)): PlanLine {
@@ -461,7 +480,7 @@ export async function approveProposal(
         // Paid, closed or dunned by another run since the proposal: not on this notice any more.
         if (r.dropped || !now || now.status !== 'open' || Number(now.open_minor) <= 0) return [];
         if (now.dunning_level !== r.level_before) return [];
-        return [lineOf(r, Number(now.open_minor))];
+        return [repriced(lineOf(r, Number(now.open_minor)), r, n.debtor_type === 'B2B')];
       });
       const s = settle(o.strategy, segment, planLines, n.reachable, run.as_of);
       if (!s) {

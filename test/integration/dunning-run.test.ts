@@ -593,6 +593,28 @@ segments:
     ).rejects.toThrow(/not a proposal any more/);
   });
 
+  test('a part-payment between proposal and approval: the notice asks interest on what is still open', async () => {
+    const t = 'proposal-paid';
+    const ids = await ledger(store, t, [
+      { ext: 'Z', items: [{ doc: 'Z-1', amount: 1_000_00, due: '2026-02-01', level: 2 }] },
+    ]);
+    await run(store, t, '2026-03-16', strategy, true);
+    const proposed = await proposalPage(store, { tenantId: t, runId: 'run-2026-03-16', strategy });
+    // As proposed: 1,000.00 × 6.27 % × 43 / 365 = 7.3865… → 7.39 (see the agency test).
+    expect(proposed.notices[0]!.notice).toMatchObject({ totalMinor: 1_000_00, interestMinor: 7_39 });
+    await recordPayment(store, {
+      tenantId: t,
+      idempotencyKey: 'part-1',
+      debtorId: ids.debtor.Z!,
+      amountMinor: 600_00,
+      currency: 'EUR',
+      method: 'cash',
+    });
+    await approveProposal(store, { tenantId: t, runId: 'run-2026-03-16', strategy, levelWriteBackSources: new Set() });
+    // 400.00 × 6.27 % × 43 / 365 = 2.9546… → 2.95, not the 7.39 of the thousand it was proposed on.
+    expect(await notices(store, t)).toMatchObject([{ level: 3, total_minor: 400_00, interest_minor: 2_95 }]);
+  });
+
   test('a level withdraws invoice and BNPL until the dunned items are paid; restricted contracts likewise', async () => {
     const t = 'withdraw';
     const T = today();
