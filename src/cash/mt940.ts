@@ -430,11 +430,19 @@ function buildStatement(raw: RawStatement, file: string, options: Mt940Options):
         closing = b.balance;
         closingLine = f.line;
         currency ||= b.currency;
+        // an :86: after the balances is the statement's own information to the account owner, no entry's
+        last = undefined;
         break;
       }
       case '64':
       case '65':
         parseBalance(f, file, currency);
+        last = undefined;
+        break;
+      case '90D':
+      case '90C':
+        // MT942: the totals of debits and credits, after the entries (an :86: after them is the report's)
+        last = undefined;
         break;
       case '34F': {
         const m = /^([A-Z]{3})/.exec(f.value.trim());
@@ -449,7 +457,7 @@ function buildStatement(raw: RawStatement, file: string, options: Mt940Options):
         if (last && !last.info) last.info = f;
         break;
       default:
-        // :13D:, :90D:, :90C:, :NS: and others carry nothing the model needs
+        // :13D:, :NS: and others carry nothing the model needs
         break;
     }
   }

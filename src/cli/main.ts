@@ -5,6 +5,7 @@ import { createApiKey } from '../api/api-keys';
 import { createLogger } from '../api/logger';
 import { parseCamt } from '../cash/camt';
 import { parseMt940Buffer } from '../cash/mt940';
+import { xmlText } from '../cash/read';
 import { initTenant } from '../config/init';
 import { loadTenantConfig } from '../config/load';
 import { lenientEnv } from '../config/secrets';
@@ -506,7 +507,7 @@ function parseStatementFile(file: string) {
     .replace(/^\uFEFF/, '')
     .trimStart();
   if (head.startsWith('<?xml') || head.startsWith('<Document') || /^<\w+:Document/.test(head)) {
-    return parseCamt(buf.toString('utf8'), file);
+    return parseCamt(xmlText(buf, file), file);
   }
   return parseMt940Buffer(buf, file);
 }

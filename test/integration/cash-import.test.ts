@@ -188,7 +188,7 @@ describe.each(STORE_FACTORIES)('statement import on $name', (factory) => {
       state: 'succeeded',
       amount_minor: 178_90,
       allocated_minor: 178_90,
-      idempotency_key: `statement:${ACCOUNT}:2026-11-20/17890/BANK-0001`,
+      idempotency_key: `statement:${ACCOUNT}:2026-11-20/EUR/17890/BANK-0001`,
     });
 
     const counts = await deliverAll();
@@ -405,5 +405,50 @@ describe.each(STORE_FACTORIES)('statement import on $name', (factory) => {
     expect(await item('INV-1003')).toMatchObject({ status: 'closed' });
     // The provider's own record of the collection follows: it can now be refunded.
     expect((await sepa.getCollection('E2E-SDD-7-1'))?.status).toBe('collected');
+  });
+
+  test('the EUR and USD statements of one account (same :20:) each record their entry: an equal credit in the other currency is not "imported before"', async () => {
+    const statement = (ccy: string) =>
+      [
+        ':20:STARTUMSE',
+        `:25:37040044/0532013000${ccy}`,
+        ':28C:00001/001',
+        `:60F:C261126${ccy}0,00`,
+        ':61:2611261126C77,77NTRFNONREF',
+        ':86:166?00GUTSCHRIFT?20Danke',
+        `:62F:C261126${ccy}77,77`,
+        '-',
+      ].join('\r\n');
+    const { format, statements } = readStatements(
+      Buffer.from(`${statement('EUR')}\r\n${statement('USD')}\r\n`),
+      'multi-ccy.sta',
+    );
+    expect(statements.map((s) => [s.account, s.currency])).toEqual([
+      ['37040044/0532013000', 'EUR'],
+      ['37040044/0532013000', 'USD'],
+    ]);
+    const summary = await importStatements(store, { tenantId: TENANT, statements, format, fileName: 'multi-ccy.sta' });
+    expect(summary).toMatchObject({ entries: 2, alreadyImported: 0, credits: 2, unmatched: 2 });
+    expect(summary.totals).toEqual([
+      { currency: 'EUR', receivedMinor: 77_77, allocatedMinor: 0, worklistMinor: 77_77 },
+      { currency: 'USD', receivedMinor: 77_77, allocatedMinor: 0, worklistMinor: 77_77 },
+    ]);
+    const recorded = await store.db
+      .selectFrom('statement_entries as e')
+      .innerJoin('statements as s', (j) =>
+        j.onRef('s.tenant_id', '=', 'e.tenant_id').onRef('s.statement_id', '=', 'e.statement_id'),
+      )
+      .select(['e.currency', 'e.amount_minor', 'e.status', 's.currency as statement_currency'])
+      .where('e.account', '=', '37040044/0532013000')
+      .orderBy('e.currency')
+      .execute();
+    expect(recorded).toEqual([
+      { currency: 'EUR', amount_minor: 77_77, status: 'unmatched', statement_currency: 'EUR' },
+      { currency: 'USD', amount_minor: 77_77, status: 'unmatched', statement_currency: 'USD' },
+    ]);
+    // And again: both are imported before now.
+    expect(
+      await importStatements(store, { tenantId: TENANT, statements, format, fileName: 'multi-ccy.sta' }),
+    ).toMatchObject({ entries: 2, alreadyImported: 2, credits: 0 });
   });
 });

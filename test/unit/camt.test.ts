@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCamt } from '../../src/cash/camt';
+import { readStatements } from '../../src/cash/read';
 import type { Statement } from '../../src/cash/statement';
 import { IntegrationError } from '../../src/domain/errors';
 
@@ -261,6 +262,13 @@ describe('a camt.053 of our own', () => {
         returnReason: 'AC04',
       },
     ]);
+  });
+
+  test('an ISO-8859-1 file (as its XML declaration says) keeps its umlauts', () => {
+    const latin1 = Buffer.from(OWN_CAMT053.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'), 'latin1');
+    expect(latin1.includes(Buffer.from('Müller', 'utf8'))).toBe(false); // one byte per umlaut: not UTF-8
+    const { statements } = readStatements(latin1, 'latin1.xml');
+    expect(statements[0]!.entries[0]!.counterparty?.name).toBe('Müller & Söhne GmbH');
   });
 
   test('a statement whose entries do not bridge is refused, naming the statement', () => {

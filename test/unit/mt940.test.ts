@@ -226,3 +226,37 @@ describe('parseMt940 on a German structured :86: (own example)', () => {
     expect(s!.entries[0]!.remittance).toContain('Rückgabegrund');
   });
 });
+
+describe('parseMt940: the information to the account owner after the balances', () => {
+  it("is no entry's remittance, also when the last entry has no :86: of its own", () => {
+    const name = 'mt940-js-webschik/ing-1.mta';
+    if (!present) return;
+    // ING's statement with the last entry's own :86: (VERZAMELBETALING … POSTEN) left out; the statement's :86: after
+    // :62F:/:64:/:65: (D000001C000002D10000,99C11,01 ING TESTREKENING) stays
+    const text = readFileSync(join(root, name), 'latin1').replace(/:86:VERZAMELBETALING.*\r?\nPOSTEN\r?\n/, '');
+    expect(text).not.toContain('VERZAMELBETALING');
+    const [s] = parseMt940(text, name);
+    expect(s!.entries).toHaveLength(3);
+    expect(s!.entries[2]!.amountMinor).toBe(-1000099);
+    expect(s!.entries[2]!.remittance).toBeUndefined();
+  });
+
+  it("in an MT942 follows the :90D:/:90C: totals and is no entry's either", () => {
+    const text = [
+      ':20:INTRADAY1',
+      ':25:DE89370400440532013000',
+      ':28C:1/1',
+      ':34F:EUR0,',
+      ':13D:2501031200+0100',
+      ':61:2501030103C150,00NTRFNONREF//B1',
+      ':90D:0EUR0,',
+      ':90C:1EUR150,00',
+      ':86:Vormerkposten ohne Gewaehr',
+      '-',
+    ].join('\n');
+    const [s] = parseMt940(text, 'intraday.sta');
+    expect(s!.entries).toEqual([
+      { amountMinor: 15000, bookingDate: '2025-01-03', valueDate: '2025-01-03', reference: 'B1' },
+    ]);
+  });
+});
