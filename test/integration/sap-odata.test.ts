@@ -134,7 +134,7 @@ describe('sap-odata pull', () => {
   it('pages with $top and the key of the last row read when the server sends no __next', async () => {
     await gateway();
     await sync(connector());
-    const after = (d: string) => `AccountingDocument gt '${d}'`;
+    const keyAfter = (d: string) => `AccountingDocument gt '${d}'`;
     expect(
       dataRequests().map((r) => [
         r.query.get('$top'),
@@ -144,8 +144,8 @@ describe('sap-odata pull', () => {
       ]),
     ).toEqual([
       ['10', '0', false, undefined],
-      ['10', '0', false, after(doc(10))],
-      ['10', '0', false, after(doc(20))],
+      ['10', '0', false, keyAfter(doc(10))],
+      ['10', '0', false, keyAfter(doc(20))],
     ]);
   });
 
