@@ -1,9 +1,10 @@
 /**
  * The sap-odata connector: S/4HANA OData V2 (DESIGN §5).
  *
- * - `pull` reads open customer items from API_OPLACCTGDOCITEMCUBE_SRV per company code, pages with `$top`/`$skip`
- *   (`$inlinecount=allpages`) and follows `d.__next` whenever the server sends it, joins each item with its customer
- *   from API_BUSINESS_PARTNER, and checkpoints by change date and key (see `OdataCheckpoint`).
+ * - `pull` reads open customer items from API_OPLACCTGDOCITEMCUBE_SRV per company code, pages with `$top` and the
+ *   key of the last row read (`$inlinecount=allpages`) and follows `d.__next` whenever the server sends it, joins
+ *   each item with its customer from API_BUSINESS_PARTNER, and checkpoints by change date and key (see
+ *   `OdataCheckpoint`).
  * - `clearedSince` lists items SAP has cleared since a checkpoint, so sync can close them.
  * - `writeBack` writes dunning levels to A_CustomerDunning (CSRF token + session cookies); postings are the
  *   sap-soap connector's job.
@@ -248,19 +249,29 @@ export class SapOdataConnector implements SourceConnector {
 
   /**
    * Every row of a query: `$top`/`$skip` pages; within a page, `d.__next` links are followed (opaque, resolved
-   * against the current URL) and our own `$skip` continues only after the server's chain ended.
+   * against the current URL) and our own `$skip` continues only after the server's chain ended. With `filterAfter`
+   * the next page is not a `$skip` position but the rows after the last one read (keyset): rows cleared in SAP while
+   * we page would otherwise shift later rows onto positions already read, and those rows would be missed.
    */
-  private async *rows(service: string, set: string, q: QueryOptions, signal: AbortSignal): AsyncGenerator<ItemRow[]> {
+  private async *rows(
+    service: string,
+    set: string,
+    q: QueryOptions,
+    signal: AbortSignal,
+    filterAfter?: (last: ItemRow) => string,
+  ): AsyncGenerator<ItemRow[]> {
     const top = q.top ?? this.config.pageSize;
     let skip = 0;
+    let filter = q.filter;
     for (;;) {
       let url: string | undefined = this.url(
         service,
         set,
-        queryString({ ...q, top, skip, inlinecount: true }, this.config.sapClient),
+        queryString({ ...q, filter, top, skip, inlinecount: true }, this.config.sapClient),
       );
       let got = 0;
       let count: number | undefined;
+      let last: ItemRow | undefined;
       while (url) {
         signal.throwIfAborted();
         const current: string = url;
@@ -273,11 +284,15 @@ export class SapOdataConnector implements SourceConnector {
         }
         if (body.d.__count !== undefined && count === undefined) count = Number(body.d.__count);
         got += results.length;
-        if (results.length > 0) yield results;
+        if (results.length > 0) {
+          last = results[results.length - 1];
+          yield results;
+        }
         url = body.d.__next ? new URL(body.d.__next, current).toString() : undefined;
       }
       if (got < top || (count !== undefined && Number.isFinite(count) && skip + got >= count)) return;
-      skip += got;
+      if (filterAfter && last) filter = filterAfter(last);
+      else skip += got;
     }
   }
 
@@ -381,14 +396,15 @@ export class SapOdataConnector implements SourceConnector {
     };
     for (let cc = resume?.cc ?? 0; cc < codes.length; cc++) {
       const code = codes[cc]!;
-      let filter = kind === 'open' ? openItemsFilter(code, from) : clearedItemsFilter(code, from);
-      if (after) filter += ` and ${afterKeyFilter(after)}`;
+      const base = kind === 'open' ? openItemsFilter(code, from) : clearedItemsFilter(code, from);
+      const filterAfter = (k: [string, string, string]) => `${base} and ${afterKeyFilter(k)}`;
       const select = kind === 'open' ? ITEM_FIELDS : CLEARED_FIELDS;
       for await (const rows of this.rows(
         this.config.services.items,
         ITEM_SET,
-        { filter, select, orderby: ITEM_KEY },
+        { filter: after ? filterAfter(after) : base, select, orderby: ITEM_KEY },
         signal,
+        (last) => filterAfter(keyAfter(last)),
       )) {
         days.clear();
         for (const r of rows) {
@@ -397,8 +413,7 @@ export class SapOdataConnector implements SourceConnector {
               ? maxDay(hw, maxDay(day(r.LastChangeDate), day(r.AccountingDocumentCreationDate)))
               : maxDay(hw, day(r.ClearingCreationDate));
         }
-        const last = rows[rows.length - 1]!;
-        after = [text(last.FiscalYear), text(last.AccountingDocument), text(last.AccountingDocumentItem)];
+        after = keyAfter(rows[rows.length - 1]!);
         const run: NonNullable<OdataCheckpoint['run']> = { cc, code, after };
         if (from) run.from = from;
         if (hw) run.hw = hw;
@@ -642,6 +657,11 @@ function errCode(err: unknown): string {
 
 function failureOf(err: unknown) {
   return { code: errCode(err), message: err instanceof Error ? err.message : String(err) };
+}
+
+/** FiscalYear, AccountingDocument, AccountingDocumentItem of a row: where the next page or a resume starts after. */
+function keyAfter(row: ItemRow): [string, string, string] {
+  return [text(row.FiscalYear), text(row.AccountingDocument), text(row.AccountingDocumentItem)];
 }
 
 /** The entity set (or `$metadata`) a URL addresses, for messages. */

@@ -263,7 +263,10 @@ export function writeBackValues(command: WriteBackCommand, idempotencyKey: strin
 
 /** A SOAP fault as the `soap` package parsed it (1.1 `faultcode`/`faultstring`/`detail`, or 1.2 Code/Reason/Detail). */
 export interface SoapFault {
-  /** As sent, e.g. `soap:Client.DuplicateReference` or (1.2) `soap:Sender`. */
+  /**
+   * As sent, e.g. `soap:Client.DuplicateReference` or (1.2) `soap:Sender`; a 1.2 subcode is appended in the 1.1 way,
+   * so `env:Receiver` with subcode `app:Busy` is `env:Receiver.Busy` and both parts count.
+   */
   code: string;
   message: string;
   detail?: unknown;
@@ -274,8 +277,10 @@ export function faultOf(err: unknown): SoapFault | undefined {
   const fault = getPath(err, 'root.Envelope.Body.Fault');
   if (!fault || typeof fault !== 'object') return undefined;
   const f = fault as Record<string, unknown>;
-  const code =
-    textOf(f.faultcode) ?? textOf(getPath(f, 'Code.Subcode.Value')) ?? textOf(getPath(f, 'Code.Value')) ?? 'unknown';
+  const value = textOf(getPath(f, 'Code.Value'));
+  const sub = textOf(getPath(f, 'Code.Subcode.Value'));
+  const soap12 = value && sub ? `${value}.${sub.slice(sub.lastIndexOf(':') + 1)}` : (value ?? sub);
+  const code = textOf(f.faultcode) ?? soap12 ?? 'unknown';
   const message = textOf(f.faultstring) ?? textOf(getPath(f, 'Reason.Text')) ?? '';
   const detail = f.detail ?? f.Detail;
   return detail === undefined ? { code, message } : { code, message, detail };

@@ -86,18 +86,19 @@ export function civilFromDays(days: number): { y: number; m: number; d: number }
   return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
 }
 
-const SAP_DATE = /^\/Date\((-?\d{1,16})(?:([+-])(\d{2})(\d{2}))?\)\/$/;
+const SAP_DATE = /^\/Date\((-?\d{1,16})(?:([+-])(\d{1,4}))?\)\/$/;
 
 /**
- * SAP OData V2 `/Date(ms)/` or `/Date(ms+hhmm)/`. The calendar date is taken in the given offset (UTC without one);
- * a time of day is ignored, as SAP sends dates as midnight.
+ * SAP OData V2 `/Date(ms)/`, or Edm.DateTimeOffset's `/Date(ms+offset)/` where the offset is in minutes (OData V2
+ * JSON: `+0120` is two hours ahead of UTC, not one hour twenty). The calendar date is taken in that offset (UTC
+ * without one); a time of day is ignored, as SAP sends dates as midnight.
  */
 function parseSapJson(s: string): string | null {
   const m = SAP_DATE.exec(s);
   if (!m) return null;
   let ms = Number(m[1]);
   if (!Number.isSafeInteger(ms)) return null;
-  if (m[2]) ms += (m[2] === '-' ? -1 : 1) * (Number(m[3]) * 60 + Number(m[4])) * 60_000;
+  if (m[2]) ms += (m[2] === '-' ? -1 : 1) * Number(m[3]) * 60_000;
   const { y, m: mo, d } = civilFromDays(Math.floor(ms / MS_PER_DAY));
   return isValidYmd(y, mo, d) ? `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}` : null;
 }

@@ -317,6 +317,11 @@ function unchanged(stored: StoredSourceFields | undefined, i: IngestItem, debtor
   );
 }
 
+/** A customer number as unification compares it: a purely numeric one without leading zeros (SAP's ALPHA). */
+function customerNumber(externalId: string): string {
+  return /^\d+$/.test(externalId) ? externalId.replace(/^0+(?=\d)/, '') : externalId;
+}
+
 /** Fills `cache` with the debtor ids of those customer numbers that already have a link for this source. */
 async function resolveLinks(
   s: RawSession,
@@ -354,12 +359,20 @@ async function upsertDebtors(
   // Unification: a customer new to this source may be a debtor we already know from another source.
   const matched = new Map<string, string>();
   if (unlinked.length > 0 && batch.debtorMatch === 'externalId') {
-    const rows = await s.query<{ external_id: string; debtor_id: string }>(
-      `SELECT DISTINCT ON (external_id) external_id, debtor_id FROM debtor_links
-       WHERE tenant_id = $1 AND external_id = ANY($2::text[]) ORDER BY external_id, created_at, source`,
-      [tenantId, unlinked.map((d) => d.externalId)],
+    // Compared as customer numbers: SAP's RFC sends 0010100001 where OData and exports write 10100001.
+    const rows = await s.query<{ number: string; debtor_id: string }>(
+      `SELECT DISTINCT ON (number) number, debtor_id FROM (
+         SELECT CASE WHEN external_id ~ '^[0-9]+$' THEN COALESCE(NULLIF(ltrim(external_id, '0'), ''), '0')
+                     ELSE external_id END AS number, debtor_id, created_at, source
+         FROM debtor_links WHERE tenant_id = $1) AS l
+       WHERE number = ANY($2::text[]) ORDER BY number, created_at, source`,
+      [tenantId, unlinked.map((d) => customerNumber(d.externalId))],
     );
-    for (const r of rows.rows) matched.set(r.external_id, r.debtor_id);
+    const byNumber = new Map(rows.rows.map((r) => [r.number, r.debtor_id]));
+    for (const d of unlinked) {
+      const id = byNumber.get(customerNumber(d.externalId));
+      if (id) matched.set(d.externalId, id);
+    }
   } else if (unlinked.length > 0 && batch.debtorMatch === 'email') {
     const emails = unlinked.flatMap((d) => (d.email ? [d.email.toLowerCase()] : []));
     const rows = await s.query<{ email: string; debtor_id: string }>(

@@ -218,7 +218,8 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
   const debtors: IngestDebtor[] = [];
   const items: IngestItem[] = [];
   const rejects: Reject[] = [];
-  const index = new Map<string, number>();
+  /** Where each key was first read in this delivery. */
+  const first = new Map<string, SourceRecord>();
   let skipped = 0;
   for (const rec of batch.records) {
     if (rec.error) {
@@ -231,18 +232,19 @@ function mapBatch(batch: PulledBatch, map: SyncOptions['map']) {
       else rejects.push({ rec, reason: m.reason, field: m.field });
       continue;
     }
-    const prev = index.get(m.item.sourceKey);
+    const prev = first.get(m.item.sourceKey);
     if (prev !== undefined) {
       // The same key twice in one delivery: the source contradicts itself. Keep neither silently: quarantine the
       // later record with the line of the first, so an integrator can see both.
+      const where = prev.line === undefined ? '' : ` at ${prev.file ? `${prev.file} ` : ''}line ${prev.line}`;
       rejects.push({
         rec,
-        reason: `duplicate key ${m.item.sourceKey}: already read earlier in this delivery`,
+        reason: `duplicate key ${m.item.sourceKey}: already read${where} in this delivery`,
         field: 'sourceKey',
       });
       continue;
     }
-    index.set(m.item.sourceKey, items.length);
+    first.set(m.item.sourceKey, rec);
     debtors.push(m.debtor);
     items.push(m.item);
   }

@@ -194,6 +194,27 @@ describe.each(STORE_FACTORIES)('store conformance on $name', (factory) => {
     expect(owners).toHaveLength(1);
   });
 
+  test("one SAP customer is one debtor whether a source writes its number with SAP's leading zeros or without", async () => {
+    // FI-CA over RFC sends the business partner zero-padded; FI-AR over OData sends the same customer without zeros.
+    await ingestBatch(
+      store,
+      batch([item(2001, { externalId: '0010100001', sourceKey: 'FICA-1' })], { source: 'fica' }),
+    );
+    await ingestBatch(store, batch([item(2002, { externalId: '10100001', sourceKey: 'FIAR-1' })], { source: 's4' }));
+    // Another number that only shares digits is another customer.
+    await ingestBatch(store, batch([item(2003, { externalId: '101000010', sourceKey: 'FIAR-2' })], { source: 's4' }));
+    const owners = await store.db
+      .selectFrom('items')
+      .select(['source_key', 'debtor_id'])
+      .where('tenant_id', '=', 'acme')
+      .where('source_key', 'in', ['FICA-1', 'FIAR-1', 'FIAR-2'])
+      .orderBy('source_key')
+      .execute();
+    const [fiar1, fiar2, fica1] = owners.map((o) => o.debtor_id);
+    expect(fiar1).toBe(fica1);
+    expect(fiar2).not.toBe(fica1);
+  });
+
   test('an item id the database makes is a UUIDv7 of this millisecond, and two are never the same', async () => {
     const before = Date.now();
     const { rows } = await sql<{ a: string; b: string }>`SELECT clearhub_uuid7() AS a, clearhub_uuid7() AS b`.execute(

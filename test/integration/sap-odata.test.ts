@@ -131,14 +131,48 @@ describe('sap-odata pull', () => {
     expect(q.get('sap-client')).toBe('100');
   });
 
-  it('pages with $top/$skip when the server sends no __next', async () => {
+  it('pages with $top and the key of the last row read when the server sends no __next', async () => {
     await gateway();
     await sync(connector());
-    expect(dataRequests().map((r) => [r.query.get('$top'), r.query.get('$skip'), r.query.has('$skiptoken')])).toEqual([
-      ['10', '0', false],
-      ['10', '10', false],
-      ['10', '20', false],
+    const keyAfter = (d: string) => `AccountingDocument gt '${d}'`;
+    expect(
+      dataRequests().map((r) => [
+        r.query.get('$top'),
+        r.query.get('$skip'),
+        r.query.has('$skiptoken'),
+        r.query.get('$filter')?.match(/AccountingDocument gt '\d+'/)?.[0],
+      ]),
+    ).toEqual([
+      ['10', '0', false, undefined],
+      ['10', '0', false, keyAfter(doc(10))],
+      ['10', '0', false, keyAfter(doc(20))],
     ]);
+  });
+
+  it('misses no item when SAP clears items already read while the pull is paging', async () => {
+    await gateway({}, 45);
+    const c = connector();
+    async function* clearingAfterFirstPage() {
+      let first = true;
+      for await (const b of c.pull({ signal: new AbortController().signal })) {
+        yield b;
+        if (first) {
+          first = false;
+          // Clerks clear the first two invoices (already read) while the pull pages on.
+          await gw.clearItem(doc(1));
+          await gw.clearItem(doc(2));
+        }
+      }
+    }
+    const r = await syncSource(store, {
+      tenantId: TENANT,
+      source: SOURCE,
+      debtorMatch: 'externalId',
+      batches: clearingAfterFirstPage(),
+      map,
+    });
+    expect(r.inserted).toBe(45);
+    expect(await storedDocs()).toEqual(Array.from({ length: 45 }, (_, i) => doc(i + 1)).sort());
   });
 
   it.each(['absolute', 'relative'] as const)(
@@ -150,7 +184,11 @@ describe('sap-odata pull', () => {
       const reqs = dataRequests();
       // Each client page of 10: 4 + 4 via __next + 2 via __next; never $skip and $skiptoken together.
       expect(reqs.every((x) => !(x.query.has('$skiptoken') && x.query.has('$skip')))).toBe(true);
-      expect(reqs.filter((x) => x.query.has('$skip')).map((x) => x.query.get('$skip'))).toEqual(['0', '10', '20']);
+      expect(
+        reqs
+          .filter((x) => x.query.has('$skip'))
+          .map((x) => /AccountingDocument gt '(\d+)'/.exec(x.query.get('$filter')!)?.[1]),
+      ).toEqual([undefined, doc(10), doc(20)]);
       expect(reqs.filter((x) => x.query.has('$skiptoken')).length).toBeGreaterThanOrEqual(4);
     },
   );

@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { openStore, type Store } from '../../src/store/db';
 import { loadCompiledMapping } from '../../src/sync/registry';
-import { type PulledBatch, readCheckpoint, syncSource } from '../../src/sync/sync';
+import { listQuarantine, type PulledBatch, readCheckpoint, syncSource } from '../../src/sync/sync';
 import { HEADER } from '../helpers/tenant';
 
 const columns = HEADER.split(',');
@@ -92,6 +92,44 @@ describe('sync groups small pages into larger transactions when asked', () => {
     expect((await run(25)).inserted).toBe(30);
     expect(await transactions()).toBe(1);
     expect(await readCheckpoint(store, 't', 's')).toBe('p3');
+  });
+});
+
+describe('sync quarantines a key the source delivers twice', () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openStore('pglite:memory');
+    await store.migrate();
+  });
+  afterEach(async () => store.close());
+
+  test('the later record is quarantined with its own line, and its reason names the line of the first', async () => {
+    const p = page(0, 4, 'p1');
+    // Line 5 repeats INV-1 of line 3 with another amount.
+    p.records[3] = {
+      ...p.records[1]!,
+      record: { ...p.records[1]!.record, amount: '99.00' },
+      file: 'items.csv',
+      line: 5,
+    };
+    p.records[1] = { ...p.records[1]!, file: 'items.csv' };
+    const r = await syncSource(store, {
+      tenantId: 't',
+      source: 's',
+      debtorMatch: 'externalId',
+      batches: (async function* () {
+        yield p;
+      })(),
+      map: loadCompiledMapping('mappings/csv-generic.v1.yaml'),
+    });
+    expect(r).toMatchObject({ inserted: 3, quarantined: 1 });
+    const [q] = await listQuarantine(store, 't', 's');
+    expect(q).toMatchObject({
+      file: 'items.csv',
+      line: 5,
+      field: 'sourceKey',
+      reason: 'duplicate key INV-1: already read at items.csv line 3 in this delivery',
+    });
   });
 });
 

@@ -358,6 +358,9 @@ describe('date formats', () => {
     ['/Date(ms)/', '/Date(1704067200000)/', '2024-01-01'],
     ['/Date(ms)/', '/Date(1704067199999)/', '2023-12-31'],
     ['/Date(ms)/', '/Date(1704063600000+0100)/', '2024-01-01'],
+    // OData V2 DateTimeOffset: the offset counts minutes. 2023-12-31T22:00Z at +120 minutes (CEST) is 1 January.
+    ['/Date(ms)/', '/Date(1704060000000+0120)/', '2024-01-01'],
+    ['/Date(ms)/', '/Date(1704060000000+120)/', '2024-01-01'],
     ['/Date(ms)/', '/Date(-86400000)/', '1969-12-31'],
   ] as const)('%s reads %s as %s', (format, text, iso) => {
     const m = mappingWith({ dueDate: { from: 'due', type: 'date', format } });

@@ -107,6 +107,25 @@ describe('soap error table', () => {
     if (e instanceof ConnectorError) expect(e.indeterminate).toBe(indeterminate);
   });
 
+  it.each([
+    // A SOAP 1.2 Receiver fault is the server's trouble whatever its subcode: retried, not dead-lettered.
+    ['env:Receiver', 'app:DatabaseUnavailable', ConnectorError],
+    ['env:Sender', 'app:InvoiceUnknown', IntegrationError],
+    // A subcode listed in faults.retryable is retried even under Sender.
+    ['env:Sender', 'app:Busy', ConnectorError],
+  ])('SOAP 1.2 fault %s with subcode %s', (value, subcode, type) => {
+    const fault12 = {
+      root: {
+        Envelope: {
+          Body: { Fault: { Code: { Value: value, Subcode: { Value: subcode } }, Reason: { Text: 'why' } } },
+        },
+      },
+    };
+    const e = toSoapError(fault12, ctx);
+    expect(e).toBeInstanceOf(type);
+    expect(e.message).toContain('why');
+  });
+
   it('maps HTTP statuses and socket codes', () => {
     expect(toSoapError({ response: { status: 401 } }, ctx)).toMatchObject({ field: 'auth' });
     expect(toSoapError({ response: { status: 404 } }, ctx)).toBeInstanceOf(IntegrationError);

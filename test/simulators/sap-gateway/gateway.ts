@@ -463,9 +463,12 @@ export class SapGateway {
       return;
     }
     const page = paging(u.searchParams, this.opts.pageSize);
-    const end = Math.min(gen.items, page.offset + (page.ask ?? gen.items));
+    // A client paging by key asks for the rows after the last document it read (item i is document 9000000000 + i).
+    const after = /AccountingDocument gt '(\d+)'/.exec(u.searchParams.get('$filter') ?? '');
+    const first = after ? Math.min(gen.items, Number(after[1]) - 9_000_000_000 + 1) : 0;
+    const end = Math.min(gen.items, first + page.offset + (page.ask ?? gen.items));
     const results: unknown[] = [];
-    for (let i = page.offset; i < end; i++) {
+    for (let i = first + page.offset; i < end; i++) {
       // The computed row is fresh: add its metadata in place rather than copying 23 fields per row.
       const r: Record<string, unknown> = generatedItem(i, gen.customers, gen.companyCode);
       r.__metadata = meta(
@@ -478,7 +481,7 @@ export class SapGateway {
       results.push(r);
     }
     const d: { results: unknown[]; __count?: string | number; __next?: string } = { results };
-    this.finishPage(d, u, page, gen.items, results.length);
+    this.finishPage(d, u, page, gen.items - first, results.length);
     sendJson(res, 200, { d });
   }
 
