@@ -18,6 +18,7 @@ import * as m0010 from './migrations/0010-checkout-expect';
 import * as m0011 from './migrations/0011-webhook-intake';
 import * as m0012 from './migrations/0012-source-booked';
 import * as m0013 from './migrations/0013-faster-uuid7';
+import * as m0014 from './migrations/0014-keys-with-currency';
 import { preparingClient } from './prepared';
 import type { Database } from './schema';
 
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-webhook-intake': m0011,
   '0012-source-booked': m0012,
   '0013-faster-uuid7': m0013,
+  '0014-keys-with-currency': m0014,
 };
 
 function toSafeInt(v: string): number {

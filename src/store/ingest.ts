@@ -361,11 +361,9 @@ async function upsertDebtors(
   if (unlinked.length > 0 && batch.debtorMatch === 'externalId') {
     // Compared as customer numbers: SAP's RFC sends 0010100001 where OData and exports write 10100001.
     const rows = await s.query<{ number: string; debtor_id: string }>(
-      `SELECT DISTINCT ON (number) number, debtor_id FROM (
-         SELECT CASE WHEN external_id ~ '^[0-9]+$' THEN COALESCE(NULLIF(ltrim(external_id, '0'), ''), '0')
-                     ELSE external_id END AS number, debtor_id, created_at, source
-         FROM debtor_links WHERE tenant_id = $1) AS l
-       WHERE number = ANY($2::text[]) ORDER BY number, created_at, source`,
+      `SELECT DISTINCT ON (number) clearhub_customer_number(external_id) AS number, debtor_id FROM debtor_links
+       WHERE tenant_id = $1 AND clearhub_customer_number(external_id) = ANY($2::text[])
+       ORDER BY number, created_at, source`,
       [tenantId, unlinked.map((d) => customerNumber(d.externalId))],
     );
     const byNumber = new Map(rows.rows.map((r) => [r.number, r.debtor_id]));

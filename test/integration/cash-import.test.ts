@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { createCsvConnector } from '../../connectors/csv/connector';
 import { withBalances, writeCamt053 } from '../../src/cash/camt-writer';
 import { importStatements } from '../../src/cash/import';
@@ -14,6 +15,7 @@ import { MemoryDriver } from '../../src/queue/memory';
 import { countOutbox } from '../../src/routing/outbox';
 import { relayAll, startWriteBackWorker } from '../../src/routing/relay';
 import type { Store } from '../../src/store/db';
+import { keysWithCurrency } from '../../src/store/migrations/0014-keys-with-currency';
 import { createSourceConnector, loadCompiledMapping } from '../../src/sync/registry';
 import { syncSource } from '../../src/sync/sync';
 import { STORE_FACTORIES } from '../helpers/stores';
@@ -450,5 +452,30 @@ describe.each(STORE_FACTORIES)('statement import on $name', (factory) => {
     expect(
       await importStatements(store, { tenantId: TENANT, statements, format, fileName: 'multi-ccy.sta' }),
     ).toMatchObject({ entries: 2, alreadyImported: 2, credits: 0 });
+
+    // A database from before the keys named their currency: its keys as they were stored then, rewritten by the
+    // migration, still recognise the file (it must not book anything twice).
+    await sql`UPDATE statement_entries SET entry_key = replace(entry_key, '/' || currency || '/', '/')
+      WHERE account = '37040044/0532013000' AND currency = 'EUR'`.execute(store.db);
+    await sql`UPDATE statements SET statement_key = replace(statement_key, '|' || currency || '|', '|')
+      WHERE account = '37040044/0532013000' AND currency = 'EUR'`.execute(store.db);
+    const old = await store.db
+      .selectFrom('statement_entries')
+      .select('entry_key')
+      .where('currency', '=', 'EUR')
+      .where('account', '=', '37040044/0532013000')
+      .execute();
+    expect(old).toEqual([{ entry_key: '2026-11-26/7777/-' }]); // NONREF: no reference
+    await keysWithCurrency(store.db as never);
+    expect(
+      await importStatements(store, { tenantId: TENANT, statements, format, fileName: 'multi-ccy.sta' }),
+    ).toMatchObject({ entries: 2, alreadyImported: 2, credits: 0 });
+    expect(
+      await store.db
+        .selectFrom('statements')
+        .select('statement_id')
+        .where('account', '=', '37040044/0532013000')
+        .execute(),
+    ).toHaveLength(2);
   });
 });
