@@ -23,10 +23,10 @@ import { type DunningRunResult, query } from '../dunning/run';
 import { approveRun, runRegistered, strategyOfRun } from '../dunning/service';
 import { problems } from './problems';
 import { amountJson, decodeCursor, defineRoute, encodeCursor, pageOf, type Route, type RouteDeps } from './routes';
-import { Amount, AmountInput, id, named, requestSchemas, responseSchemas } from './schemas';
+import { Amount, AmountInput, id, named, PageLimit, requestSchemas, responseSchemas } from './schemas';
 
 const isoDate = (what: string) => z.string().refine(isCalendarDate, 'expected a date as YYYY-MM-DD').describe(what);
-const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size');
+const limit = PageLimit;
 const cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,400}$/, 'expected a cursor from a previous page')

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Amount, id, named, requestSchemas, responseSchemas } from './schemas';
+import { Amount, id, named, PageLimit, requestSchemas, responseSchemas } from './schemas';
 
 /** Schemas of the cash application routes (routes-cash.ts): statement upload, worklist, manual allocation, settings. */
 
@@ -7,7 +7,7 @@ const cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,400}$/, 'expected a cursor from a previous page')
   .describe('nextCursor of the previous page');
-const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size');
+const limit = PageLimit;
 
 export const StatementUploadQuery = z.strictObject({
   file: z

@@ -96,7 +96,17 @@ const cursor = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,400}$/, 'expected a cursor from a previous page')
   .describe('nextCursor of the previous page');
-const limit = z.coerce.number().int().min(1).max(500).default(50).describe('Page size');
+/** A page size from the query string: digits only (a number parser would take "1e2" as 100 and "0x10" as 16), 1–500. */
+export const PageLimit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, 'expected a whole number from 1 to 500')
+  .transform(Number)
+  .pipe(
+    z.number().int().min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500'),
+  )
+  .default(50)
+  .describe('Page size');
+const limit = PageLimit;
 
 export const ItemsQuery = z.strictObject({
   status: z.enum(['open', 'closed']).optional(),

@@ -703,6 +703,16 @@ describe.each(STORE_FACTORIES.map((f) => [f.name, f] as [string, StoreFactory]))
       expect(seen.sort()).toEqual(all.map((r) => r.item_id).sort());
     });
 
+    it('takes a page size as digits only: 1e2 and 0x10 are refused naming limit, not read as 100 and 16', async () => {
+      for (const limit of ['1e2', '0x10', '2.0', '0', '501']) {
+        const a = await call(base, `/v1/items?limit=${limit}`, { token: tokenA });
+        expectProblem(a, 400, 'validation');
+        expect(a.body.errors).toEqual([{ path: 'limit', message: 'expected a whole number from 1 to 500' }]);
+      }
+      const two = await call(base, '/v1/items?limit=2', { token: tokenA });
+      expect(ItemPage.parse(two.body).items).toHaveLength(2);
+    });
+
     it('validates the query', async () => {
       const a = await call(base, '/v1/items?limit=0&status=paid&colour=red', { token: tokenA });
       expectProblem(a, 400, 'validation');
