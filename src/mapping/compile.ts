@@ -563,13 +563,22 @@ class FieldCompiler {
     return this.dateGetter(field, spec, spec.required === true);
   }
 
-  private negate(spec: FieldSpec): ((rec: RecordValues) => boolean) | undefined {
-    return spec.sign ? compileCondition(spec.sign.negateWhen, this.fields) : undefined;
+  /** The field's sign rule as a function of the parsed value (see the schema's `sign`). */
+  private signed(spec: FieldSpec): ((n: number, rec: RecordValues) => number) | undefined {
+    const rule = spec.sign;
+    if (!rule) return undefined;
+    const zero = (n: number) => (n === 0 ? 0 : n); // never -0
+    if ('negateWhen' in rule) {
+      const when = compileCondition(rule.negateWhen, this.fields);
+      return (n, rec) => zero(when(rec) ? -n : n);
+    }
+    const when = compileCondition(rule.negativeWhen, this.fields);
+    return (n, rec) => zero(when(rec) ? -Math.abs(n) : Math.abs(n));
   }
 
   int(field: string, spec: FieldSpec, fallback: number): Getter<number> {
     const text = this.text(field, spec);
-    const negate = this.negate(spec);
+    const sign = this.signed(spec);
     const required = spec.required === true;
     const missing = `is required but ${this.describeSource(spec)}`;
     const min = field === 'dunningLevel' ? 0 : Number.MIN_SAFE_INTEGER;
@@ -579,7 +588,7 @@ class FieldCompiler {
       if (s === '') return required ? this.failWith(field, missing) : fallback;
       let n = parseInt10(s);
       if (n === null) return this.failWith(field, `${show(s)} is not an integer`);
-      if (negate?.(rec)) n = n === 0 ? 0 : -n;
+      if (sign) n = sign(n, rec);
       if (n < min) return this.failWith(field, `${show(s)} must not be below ${min}`);
       return n;
     };
@@ -595,7 +604,7 @@ class FieldCompiler {
     required: boolean,
   ): (rec: RecordValues, currency: string) => number | undefined | Fail {
     const text = this.text(field, spec);
-    const negate = this.negate(spec);
+    const sign = this.signed(spec);
     const mustHave = required || spec.required === true;
     const missing = `is required but ${this.describeSource(spec)}`;
     return (rec, currency) => {
@@ -610,8 +619,7 @@ class FieldCompiler {
         this.fail.reason = err instanceof Error ? err.message : `${field}: ${show(s)} is not an amount`;
         return FAIL;
       }
-      if (negate?.(rec)) n = n === 0 ? 0 : -n;
-      return n;
+      return sign ? sign(n, rec) : n;
     };
   }
 }

@@ -60,8 +60,15 @@ const fieldObjectSchema = z.strictObject(
     format: z.enum(DATE_FORMATS).optional(),
     /** Value map applied to the (trimmed) source value before parsing; `'*'` catches values not listed. */
     map: z.record(z.string(), z.string()).optional(),
-    /** Sign rule for money and int fields: negate the parsed value when the condition holds. */
-    sign: z.strictObject({ negateWhen: conditionSchema }).optional(),
+    /**
+     * Sign rule for money and int fields. `negateWhen`: negate the parsed value when the condition holds (a source
+     * that writes amounts unsigned, as SAP's BAPIs do). `negativeWhen`: the condition alone decides the sign, whatever
+     * sign the source wrote (SAP's OData writes a credit as "-250.00" with DebitCreditCode H; negating it would make it
+     * a receivable).
+     */
+    sign: z
+      .union([z.strictObject({ negateWhen: conditionSchema }), z.strictObject({ negativeWhen: conditionSchema })])
+      .optional(),
     /** Used when the source value is empty (or SAP's initial date 00000000). */
     default: constant.optional(),
     /** Reject the record when the value is empty and there is no default. */

@@ -72,10 +72,15 @@ describe('reduced EDMX covers what the connector and mapping use', () => {
     const fromMapping = new Set<string>(mapping.key);
     const collect = (spec: unknown) => {
       if (!spec || typeof spec !== 'object') return;
-      const s = spec as { from?: string; concat?: string[]; sign?: { negateWhen: { field: string } } };
+      const s = spec as {
+        from?: string;
+        concat?: string[];
+        sign?: { negateWhen?: { field: string }; negativeWhen?: { field: string } };
+      };
       if (s.from) fromMapping.add(s.from);
       for (const c of s.concat ?? []) fromMapping.add(c);
-      if (s.sign) fromMapping.add(s.sign.negateWhen.field);
+      const sign = s.sign?.negateWhen ?? s.sign?.negativeWhen;
+      if (sign) fromMapping.add(sign.field);
     };
     for (const v of Object.values(mapping.item)) collect(v);
     for (const v of Object.values(mapping.debtor)) Array.isArray(v) ? v.forEach(collect) : collect(v);

@@ -52,6 +52,19 @@ describe('mappings/sap-fi-ar-odata.v1.yaml on a recorded page (golden)', () => {
     });
   });
 
+  it('a credit (H) is negative whether SAP writes its amount signed ("-250.50", as the cube does) or not', () => {
+    const credit = items.d.results[1]!;
+    expect(credit).toMatchObject({ DebitCreditCode: 'H', AmountInTransactionCurrency: '-250.50' });
+    const amountOf = (row: ItemRow) => {
+      const r = map(fromWire(row, byId.get(String(row.Customer))), { line: 1 });
+      return r.ok ? r.item.amountMinor : r.reason;
+    };
+    // Negating SAP's "-250.50" made the credit a receivable of 250.50.
+    expect(amountOf(credit)).toBe(-25_050);
+    expect(amountOf({ ...credit, AmountInTransactionCurrency: '250.50' })).toBe(-25_050);
+    expect(amountOf({ ...items.d.results[0]!, AmountInTransactionCurrency: '1190.00' })).toBe(119_000);
+  });
+
   it('a credit (H) is negative; a person (category 1) is B2C; dunning block kept', () => {
     expect(out[1]).toMatchObject({
       ok: true,

@@ -66,7 +66,8 @@ export function itemRow(i: SimItem, today: string): Row {
     PostingDate: v2(i.postingDate ?? '2026-09-01'),
     NetDueDate: i.netDueDate === null ? null : v2(i.netDueDate ?? '2026-10-01'),
     TransactionCurrency: i.currency ?? 'EUR',
-    AmountInTransactionCurrency: i.amount ?? '100.00',
+    // Signed as SAP books it: a credit (H) is negative ("-250.00" in SAP's own mock data of the cube).
+    AmountInTransactionCurrency: signedAmount(i.amount ?? '100.00', i.debitCredit ?? 'S'),
     DebitCreditCode: i.debitCredit ?? 'S',
     DunningLevel: i.dunningLevel ?? '0',
     DunningBlockingReason: i.dunningBlock ?? '',
@@ -162,7 +163,10 @@ export function generatedItem(i: number, customers: number, companyCode: string)
     PostingDate: v2(`2026-09-${String(day).padStart(2, '0')}`),
     NetDueDate: v2(dd),
     TransactionCurrency: 'EUR',
-    AmountInTransactionCurrency: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
+    AmountInTransactionCurrency: signedAmount(
+      `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
+      i % 50 === 0 ? 'H' : 'S',
+    ),
     DebitCreditCode: i % 50 === 0 ? 'H' : 'S',
     DunningLevel: String(i % 4),
     DunningBlockingReason: '',
@@ -195,4 +199,10 @@ export function generatedPartner(id: string): Record<string, unknown> {
       ],
     },
   };
+}
+
+/** An amount as SAP's cube writes it: negative for a credit (H), whatever sign it was given. */
+function signedAmount(amount: string, debitCredit: string): string {
+  const magnitude = amount.replace(/^-/, '');
+  return debitCredit === 'H' && Number(magnitude) !== 0 ? `-${magnitude}` : magnitude;
 }
