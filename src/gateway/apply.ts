@@ -307,6 +307,15 @@ export async function applyRefund(trx: Trx, row: PaymentRow, report: RefundRepor
   if (report.status !== 'succeeded') return { counted: false };
 
   const amount = existing?.amount_minor ?? report.amountMinor;
+  // Before `refunded_minor` counts this refund: what it takes out of unallocated credit depends on earlier ones.
+  const { reopened } = await reverseSettled(trx, {
+    tenantId: row.tenant_id,
+    paymentId: row.payment_id,
+    amountMinor: amount,
+    reason: 'refunded',
+    reversalId: `refund:${refundId}`,
+  });
+  row.allocated_minor -= reopened.reduce((n, r) => n + r.amountMinor, 0);
   const refunded = row.refunded_minor + amount;
   const base = row.captured_minor || row.amount_minor;
   const to: PaymentState = refunded >= base ? 'refunded' : 'partially_refunded';
@@ -329,14 +338,6 @@ export async function applyRefund(trx: Trx, row: PaymentRow, report: RefundRepor
       }),
     ]);
   }
-  const { reopened } = await reverseSettled(trx, {
-    tenantId: row.tenant_id,
-    paymentId: row.payment_id,
-    amountMinor: amount,
-    reason: 'refunded',
-    reversalId: `refund:${refundId}`,
-  });
-  row.allocated_minor -= reopened.reduce((n, r) => n + r.amountMinor, 0);
   return { counted: true };
 }
 

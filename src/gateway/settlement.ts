@@ -298,6 +298,7 @@ export interface ReverseInput {
 /**
  * Takes money back off items: reopens them by the reversed amount and sends a reversal write-back to each source.
  * Unallocated credit is used up first (an over-payment refunded touches no item). Idempotent per `reversalId`.
+ * Call it before the payment's `refunded_minor` counts this reversal.
  */
 export async function reverseSettled(
   trx: Transaction<Database>,
@@ -316,12 +317,16 @@ export async function reverseSettled(
 
   const payment = await trx
     .selectFrom('payments')
-    .select(['amount_minor', 'allocated_minor'])
+    .select(['amount_minor', 'captured_minor', 'refunded_minor', 'allocated_minor'])
     .where('tenant_id', '=', input.tenantId)
     .where('payment_id', '=', input.paymentId)
     .forUpdate()
     .executeTakeFirstOrThrow();
-  const credit = Math.max(0, payment.amount_minor - payment.allocated_minor);
+  // What is left of the credit: a refund taken out of it earlier used it up (`refunded_minor` is before this one).
+  const credit = Math.max(
+    0,
+    (payment.captured_minor || payment.amount_minor) - payment.refunded_minor - payment.allocated_minor,
+  );
   let rest = Math.max(0, input.amountMinor - credit);
   const allocs = await trx
     .selectFrom('allocations as a')

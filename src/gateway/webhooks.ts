@@ -4,6 +4,7 @@
  * (state, allocation, refunds, chargebacks, disputes) in one transaction and marks the event processed, so a
  * delivery repeated any number of times changes state once.
  */
+import { sql } from 'kysely';
 import { ConnectorError, IntegrationError } from '../domain/errors';
 import { event } from '../domain/events';
 import { newId } from '../domain/ids';
@@ -207,6 +208,11 @@ export async function processWebhookEvent(ctx: GatewayContext, job: WebhookJob):
         return finish('processed', r.moved ? 'charged back; items reopened and held' : 'already charged back');
       }
       case 'payment.chargeback_reversed': {
+        // Before its chargeback it would change nothing, and the chargeback after it would stand.
+        if (row.state !== 'charged_back' && !(await wasChargedBack(trx, row))) {
+          const why = `payment ${row.payment_id} is ${row.state}; ${e.type} must wait for its chargeback`;
+          throw new ConnectorError(why, { code: 'out_of_order' });
+        }
         const r = await applyChargebackReversed(trx, row);
         return finish('processed', r.moved ? 'chargeback reversed' : `stays ${r.from}`);
       }
@@ -243,6 +249,19 @@ async function findPayment(
     .where('provider_reference', '=', e.providerReference)
     .executeTakeFirst();
   return ref ? lockPayment(trx, job.tenantId, ref.payment_id) : undefined;
+}
+
+/** Whether the payment was ever charged back (a reversal arriving now may be a repeat of one already applied). */
+async function wasChargedBack(trx: Parameters<typeof lockPayment>[0], row: PaymentRow): Promise<boolean> {
+  const seen = await trx
+    .selectFrom('events')
+    .select('event_id')
+    .where('tenant_id', '=', row.tenant_id)
+    .where('subject', '=', `payment:${row.payment_id}`)
+    .where('type', '=', 'payment.state_changed')
+    .where(sql<boolean>`payload->>'to' = 'charged_back'`)
+    .executeTakeFirst();
+  return !!seen;
 }
 
 /** Marks an event that kept failing, so it shows in the operator's list instead of vanishing. */

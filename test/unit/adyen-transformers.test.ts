@@ -84,6 +84,23 @@ describe('adyen /payments request', () => {
     expect(() => toPaymentRequest(payment({ currency: 'XYZ' }), opts)).toThrow(/currency/);
   });
 
+  test("CLP and ISK go out in Adyen's two decimals, not ISO 4217's none; the answer comes back in ours", () => {
+    // Adyen "Currency codes": CLP 2 (differs from standard), ISK 2. 15 000 pesos are 1 500 000 at Adyen.
+    expect(toPaymentRequest(payment({ amountMinor: 15_000, currency: 'CLP' }), opts).amount).toEqual({
+      value: 1_500_000,
+      currency: 'CLP',
+    });
+    expect(toRefundRequest('ClearhubECOM', { amountMinor: 2_790, currency: 'ISK' }, 'p-1', 'r-9').amount).toEqual({
+      value: 279_000,
+      currency: 'ISK',
+    });
+    const p = fromPaymentResult(
+      { pspReference: 'A', resultCode: 'Authorised', amount: { value: 1_500_000, currency: 'CLP' } },
+      { paymentId: 'p', capture: 'automatic', sent: { amountMinor: 15_000, currency: 'CLP' } },
+    );
+    expect(p).toMatchObject({ status: 'succeeded', amountMinor: 15_000, capturedMinor: 15_000 });
+  });
+
   test('recurring: the first stores the method, a subsequent charges the stored one without the shopper', () => {
     expect(toPaymentRequest(payment({ recurring: 'first' }), opts)).toMatchObject({
       storePaymentMethod: true,
@@ -300,6 +317,15 @@ describe('adyen Standard webhooks', () => {
       amountMinor: 1000,
       currency: 'EUR',
       occurredAt: '2021-01-01T00:00:00.000Z',
+    });
+  });
+
+  test('an ISK refund of 279000 in Adyen minor units is 2790 kronur', () => {
+    const refund = { ...chargeback, eventCode: 'REFUND', amount: { currency: 'ISK', value: 279_000 } };
+    expect(eventOf(parseNotificationRequest(body(refund)).items[0]!)).toMatchObject({
+      type: 'payment.refunded',
+      amountMinor: 2_790,
+      currency: 'ISK',
     });
   });
 

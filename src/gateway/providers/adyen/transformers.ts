@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConnectorError, IntegrationError, IntegrityError } from '../../../domain/errors';
-import { assertEcho, exponentOf, type Money } from '../../../domain/money';
+import { assertEcho, exponentOf, isKnownCurrency, type Money } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
 import {
   type CreatePaymentInput,
@@ -106,9 +106,32 @@ export type AdyenEventCode = (typeof EVENT_CODES)[number];
 // ---- wire types -------------------------------------------------------------------------------------------------
 
 export interface AdyenAmount {
-  /** Minor units, as Adyen counts them (its exponents follow ISO 4217). */
+  /** Minor units, as Adyen counts them (ISO 4217's, except {@link ADYEN_EXPONENT}). */
   value: number;
   currency: string;
+}
+
+/**
+ * Where Adyen's minor unit differs from ISO 4217's: CLP and ISK have two decimals at Adyen though ISO gives them none
+ * (15000 CLP is `value: 1500000`). Source: Adyen "Currency codes and minor units".
+ */
+// biome-ignore format: a data table
+export const ADYEN_EXPONENT: Readonly<Record<string, number>> = { CLP: 2, ISK: 2 };
+
+const factorOf = (currency: string): number =>
+  10 ** ((ADYEN_EXPONENT[currency] ?? exponentOf(currency)) - exponentOf(currency));
+
+/** Our money → Adyen's amount. @example toAdyenAmount({ amountMinor: 15000, currency: 'CLP' }) // { value: 1500000, currency: 'CLP' } */
+export function toAdyenAmount(m: Money): AdyenAmount {
+  return { value: m.amountMinor * factorOf(m.currency), currency: m.currency };
+}
+
+/** Adyen's amount → our money; a value with no exact minor-unit amount of ours is an integrity error. */
+export function fromAdyenAmount(a: AdyenAmount, what = 'amount'): Money {
+  const factor = isKnownCurrency(a.currency) ? factorOf(a.currency) : 1;
+  if (a.value % factor !== 0)
+    throw new IntegrityError(`Adyen sent ${what} ${a.value} ${a.currency}, not a whole ${a.currency} unit`);
+  return { amountMinor: a.value / factor, currency: a.currency };
 }
 
 /** `paymentMethod` of /payments: the type string plus the method's own fields (CardDetails, IdealDetails …). */
@@ -292,7 +315,7 @@ export function toPaymentRequest(input: CreatePaymentInput, opts: PaymentRequest
   const req: AdyenPaymentRequest = {
     ...plainObject(extraRequest),
     merchantAccount: opts.merchantAccount,
-    amount: { value: input.amountMinor, currency: input.currency },
+    amount: toAdyenAmount(input),
     reference: input.paymentId,
     returnUrl: input.returnUrl,
     paymentMethod,
@@ -340,7 +363,7 @@ export function toDetailsRequest(returnParams: Record<string, string>): AdyenPay
 
 export function toCaptureRequest(merchantAccount: string, amount: Money, paymentId: string): AdyenModificationRequest {
   checkAmount(amount.amountMinor, amount.currency);
-  return { merchantAccount, amount: { value: amount.amountMinor, currency: amount.currency }, reference: paymentId };
+  return { merchantAccount, amount: toAdyenAmount(amount), reference: paymentId };
 }
 
 export function toRefundRequest(
@@ -352,7 +375,7 @@ export function toRefundRequest(
   checkAmount(amount.amountMinor, amount.currency);
   return {
     merchantAccount,
-    amount: { value: amount.amountMinor, currency: amount.currency },
+    amount: toAdyenAmount(amount),
     reference: refundReference(paymentId, refundId),
   };
 }
@@ -456,7 +479,7 @@ export function fromPaymentResult(res: AdyenPaymentResult, ctx: ResultContext): 
     throw new IntegrityError(`${what}: echoed reference ${res.merchantReference}, sent ${ctx.paymentId}`);
   }
   const code = res.resultCode;
-  const echoed = res.amount ? { amountMinor: res.amount.value, currency: res.amount.currency } : undefined;
+  const echoed = res.amount ? fromAdyenAmount(res.amount, `${what} amount`) : undefined;
   if (echoed && ctx.sent && code !== 'PartiallyAuthorised') assertEcho(ctx.sent, echoed, what);
   const amount = echoed ?? ctx.sent;
   if (!amount) {
@@ -500,7 +523,7 @@ export function checkModificationResult(
     );
   }
   if (sent.amount && res.amount) {
-    assertEcho(sent.amount, { amountMinor: res.amount.value, currency: res.amount.currency }, what);
+    assertEcho(sent.amount, fromAdyenAmount(res.amount, `${what} amount`), what);
   }
   return res.pspReference;
 }
@@ -664,8 +687,7 @@ export function eventOf(it: AdyenNotificationItem): WebhookEvent | undefined {
     type,
     providerReference,
     ...(ids.paymentId ? { paymentId: ids.paymentId } : {}),
-    amountMinor: it.amount.value,
-    currency: it.amount.currency,
+    ...fromAdyenAmount(it.amount, `${it.eventCode} amount`),
     occurredAt: new Date(it.eventDate).toISOString(),
     ...(decline ? { decline } : {}),
     ...(ids.refundId && (type === 'payment.refunded' || type === 'payment.refund_failed')
