@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { ConnectorError } from '../../src/domain/errors';
 import { BullmqDriver } from '../../src/queue/bullmq';
 import { listOutbox } from '../../src/routing/outbox';
-import { relayAll, startWriteBackWorker } from '../../src/routing/relay';
+import { relayAll, startWriteBackWorker, sweepStale, WRITEBACK_QUEUE } from '../../src/routing/relay';
 import { openStore, type Store } from '../../src/store';
 import { freshPostgres } from '../helpers/stores';
 
@@ -90,5 +90,25 @@ describe('write-back delivery on PostgreSQL + Redis', () => {
     expect(events).toHaveLength(1);
     expect(JSON.stringify(events[0]!.payload)).not.toContain('Hunter2-Secret');
     expect(JSON.stringify(events[0]!.payload)).not.toContain('DE89370400440532013000');
+  });
+
+  test('the sweep finds a lost job behind a thousand jobs that are still waiting', async () => {
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    // A long backlog: 1200 rows enqueued an hour ago whose jobs are still waiting in Redis.
+    const waiting = Array.from({ length: 1200 }, (_, i) => `pay-${String(i).padStart(4, '0')}`);
+    await insertRows(waiting, 'enqueued', anHourAgo);
+    await queue.addBulk(
+      WRITEBACK_QUEUE,
+      waiting.map((id) => ({
+        name: 'payment',
+        data: { tenantId: TENANT, outboxId: id },
+        opts: { jobId: `outbox-${id}` },
+      })),
+    );
+    // And one whose job Redis lost.
+    await insertRows(['pay-lost'], 'enqueued', anHourAgo);
+
+    expect(await sweepStale(store, queue, 10 * 60_000)).toBe(1);
+    expect((await queue.counts(WRITEBACK_QUEUE)).waiting).toBe(1201);
   });
 });
