@@ -124,6 +124,9 @@ export function buildProgram(): Command {
         // Webhook events and status syncs of the payment gateway, for tenants that have one.
         const gateway = rt.gatewayTenantIds().length ? await rt.startGatewayWorker() : undefined;
         if (o.once) {
+          // Rows a stopped worker left enqueued may have lost their jobs with it (the in-process queue, a flushed
+          // Redis), and waiting for them would never end. Re-adding is a no-op for a job the queue still holds.
+          await sweepStale(rt.store, rt.queue, 0, retry);
           await relayAll(rt.store, rt.queue, retry);
           await waitForOutbox(rt);
           await consumer.close();

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { scrubText } from '../api/logger';
 import { classifyError } from '../domain/errors';
 import { event } from '../domain/events';
 import type { WriteBackCommand, WriteBackResult } from '../domain/write-back';
@@ -112,8 +113,9 @@ export async function parkDeadLetter(store: Store, job: WriteBackJob, err: unkno
   });
 }
 
+/** The last error as stored and listed by `outbox list`: connectors quote URLs and payloads, so secrets are masked. */
 function describe(err: unknown): string {
   const cls = classifyError(err);
   const msg = err instanceof Error ? err.message : String(err);
-  return `${cls}: ${msg}`.slice(0, 2000);
+  return scrubText(`${cls}: ${msg}`).slice(0, 2000);
 }

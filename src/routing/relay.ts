@@ -88,19 +88,26 @@ export async function sweepStale(
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<number> {
   const before = new Date(Date.now() - olderThanMs).toISOString();
-  const rows = await store.db
-    .selectFrom('outbox')
-    .select(['outbox_id', 'tenant_id', 'kind', 'replays'])
-    .where('status', '=', 'enqueued')
-    .where('enqueued_at', '<', before)
-    .limit(1000)
-    .execute();
-  if (rows.length === 0) return 0;
-  const results = await queue.addBulk<WriteBackJob>(
-    WRITEBACK_QUEUE,
-    rows.map((r) => jobOf(r, retry)),
-  );
-  return results.filter((r) => r.added).length;
+  let added = 0;
+  // Page through every stale row: a backlog of jobs still waiting must not hide a lost one behind it.
+  for (let after = ''; ; ) {
+    const rows = await store.db
+      .selectFrom('outbox')
+      .select(['outbox_id', 'tenant_id', 'kind', 'replays'])
+      .where('status', '=', 'enqueued')
+      .where('enqueued_at', '<', before)
+      .where('outbox_id', '>', after)
+      .orderBy('outbox_id')
+      .limit(1000)
+      .execute();
+    if (rows.length === 0) return added;
+    const results = await queue.addBulk<WriteBackJob>(
+      WRITEBACK_QUEUE,
+      rows.map((r) => jobOf(r, retry)),
+    );
+    added += results.filter((r) => r.added).length;
+    after = rows[rows.length - 1]!.outbox_id;
+  }
 }
 
 export interface WriteBackWorkerOptions {
