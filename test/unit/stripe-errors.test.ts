@@ -317,6 +317,12 @@ describe('errors land in the right tier', () => {
       [stripeError(409, { code: 'idempotency_key_in_use', message: 'in progress', type: 'invalid_request_error' })],
       true,
     ],
+    // The same conflict typed as an idempotency error is no proof that nothing was charged: no failover on it.
+    [
+      '409 same key in flight, typed idempotency_error',
+      [stripeError(409, { code: 'idempotency_key_in_use', message: 'in progress', type: 'idempotency_error' })],
+      true,
+    ],
     ['500', [stripeError(500, { message: 'Sorry, something went wrong.', type: 'api_error' })], true],
     ['503', [stripeError(503, { message: 'unavailable', type: 'api_error' })], true],
     ['timeout', [socketError('ETIMEDOUT')], true],

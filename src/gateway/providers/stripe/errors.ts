@@ -181,6 +181,14 @@ export function toStripeError(err: unknown, what: string, mutating: boolean): Er
   if (err.type === 'StripePermissionError') {
     return new IntegrationError(`${what}: ${row?.meaning}: ${scrub(err.message)}`, 'secretKey', details);
   }
+  // 409: another request with the same idempotency key is still running (or an object lock); it may go through,
+  // whatever error type it comes with: checked before the idempotency error, which says "certainly not done".
+  if (status === 409) {
+    return new ConnectorError(`${what}: HTTP 409 conflict: ${scrub(err.message)}`, {
+      code: `stripe_conflict${err.code ? `:${err.code}` : ''}`,
+      indeterminate: mutating,
+    });
+  }
   if (err.type === 'StripeIdempotencyError') {
     return new IntegrationError(`${what}: ${row?.meaning}: ${scrub(err.message)}`, 'idempotencyKey', details);
   }
@@ -197,13 +205,6 @@ export function toStripeError(err: unknown, what: string, mutating: boolean): Er
         indeterminate: mutating && sent,
       },
     );
-  }
-  // 409: another request with the same idempotency key is still running (or an object lock); it may go through.
-  if (status === 409) {
-    return new ConnectorError(`${what}: HTTP 409 conflict: ${scrub(err.message)}`, {
-      code: `stripe_conflict${err.code ? `:${err.code}` : ''}`,
-      indeterminate: mutating,
-    });
   }
   if (status !== undefined && status >= 500) {
     return new ConnectorError(`${what}: HTTP ${status} ${row?.meaning ?? 'server error'}: ${scrub(err.message)}`, {
