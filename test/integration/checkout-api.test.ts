@@ -524,4 +524,37 @@ describe('checkout API against the Stripe simulator', () => {
     sim.closeDispute(String(dispute.id), 'won');
     await until('the hold released', async () => (await holds()).every((h) => h.resolved_at !== null));
   });
+
+  test('a dispute won whose events arrive in reverse order: the payment ends paid and its item closed', async () => {
+    const s = await call(
+      'POST',
+      '/v1/checkout/sessions',
+      { debtorId, itemIds: [itemIds.A3], pay: { method: 'card', methodData: { token: 'pm_card_visa' } } },
+      's-9',
+    );
+    const processed = async (type: string) =>
+      (await webhookEvents()).some((e) => e.type === type && e.status === 'processed');
+    await until('the payment webhook', () => processed('payment.succeeded'));
+    expect(await openOf('A3')).toBe(0);
+    // Stripe does not promise order: the money coming back is delivered before the money leaving.
+    sim.webhooks.hold();
+    const dispute = sim.createDispute(s.body.payment.providerReference);
+    sim.closeDispute(String(dispute.id), 'won');
+    sim.webhooks.release('reversed');
+    const state = async () =>
+      (
+        await store.db
+          .selectFrom('payments')
+          .select('state')
+          .where('payment_id', '=', s.body.payment.id)
+          .executeTakeFirstOrThrow()
+      ).state;
+    // The reversal waits (and is retried) until its chargeback is in; before, the chargeback stood.
+    await until(
+      'the chargeback and its reversal',
+      async () => (await processed('payment.charged_back')) && (await processed('payment.chargeback_reversed')),
+    );
+    expect(await state()).toBe('succeeded');
+    expect(await openOf('A3')).toBe(0);
+  });
 });
