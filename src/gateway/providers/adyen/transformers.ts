@@ -2,10 +2,11 @@
  * Wire types of Adyen's Checkout API v72 and Standard webhooks (Webhooks v1), and the pure functions between them and
  * our provider types. No I/O here: `connector.ts` sends what these build.
  */
-import { createHash } from 'node:crypto';
+
 import { ConnectorError, IntegrationError, IntegrityError } from '../../../domain/errors';
 import { assertEcho, exponentOf, isKnownCurrency, type Money } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
+import { keyWithin } from '../keys';
 import {
   type CreatePaymentInput,
   type Decline,
@@ -234,18 +235,8 @@ const MAX_REFERENCE = 80;
 const MAX_IDEMPOTENCY_KEY = 64;
 const REFUND_TAG = ':refund:';
 
-/**
- * Adyen takes Idempotency-Keys of at most 64 characters. Longer keys (ours are built from business ids and can
- * exceed that with long refund ids) become a SHA-256 of the key itself, which is just as stable.
- */
-export function idempotencyKeyFor(key: string): string {
-  if (!key) throw new IntegrationError('is required', 'idempotencyKey');
-  if (key.length <= MAX_IDEMPOTENCY_KEY) return key;
-  return `sha256:${createHash('sha256')
-    .update(key)
-    .digest('hex')
-    .slice(0, MAX_IDEMPOTENCY_KEY - 7)}`;
-}
+/** Adyen takes Idempotency-Keys of at most 64 characters: a longer one goes as its hash ({@link keyWithin}). */
+export const idempotencyKeyFor = (key: string): string => keyWithin(key, MAX_IDEMPOTENCY_KEY);
 
 /**
  * The `reference` of a refund: `<paymentId>:refund:<refundId>`, which REFUND webhooks echo as merchantReference, so

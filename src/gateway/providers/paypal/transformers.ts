@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 /**
  * Wire types and pure conversions of the PayPal provider. The API side is the SDK's models (camelCase; the SDK maps
  * them to PayPal's snake_case JSON); the webhook side is PayPal's raw JSON, checked with zod here because the SDK has
@@ -24,6 +23,7 @@ import { z } from 'zod';
 import { ConnectorError, IntegrationError } from '../../../domain/errors';
 import { exponentOf, formatMinor, parseDecimalToMinor, sumMinor } from '../../../domain/money';
 import type { PaymentState } from '../../../domain/types';
+import { keyWithin } from '../keys';
 import type {
   CreatePaymentInput,
   Decline,
@@ -48,15 +48,8 @@ export const SUPPORTED_TYPES = ['paypal'] as const;
 /** Query parameter added to the return URL to make PayPal's `cancel_url`; the checkout sees the payer canceled. */
 export const CANCEL_PARAM = 'paypal_cancel';
 
-/**
- * Our idempotency key as PayPal-Request-Id: whole where it fits PayPal's 108 characters, else `sha256:` and its hash
- * (the same key, the same id, so a retry is still a replay). `payment:<id>:capture:` and a client's key of 60
- * characters are already longer.
- */
-export function requestIdFor(key: string): string {
-  if (!key) throw new IntegrationError('is required for PayPal-Request-Id', 'idempotencyKey');
-  return key.length <= MAX_REQUEST_ID ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
-}
+/** Our idempotency key as PayPal-Request-Id (108 characters at most): a longer one goes as its hash ({@link keyWithin}). */
+export const requestIdFor = (key: string): string => keyWithin(key, MAX_REQUEST_ID);
 
 /** `returnUrl` with {@link CANCEL_PARAM}=1: where PayPal sends a payer who cancels. */
 export function cancelUrlOf(returnUrl: string): string {
