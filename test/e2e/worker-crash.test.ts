@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { recordPayment } from '../../src/gateway/payments';
 import { countOutbox } from '../../src/routing/outbox';
 import { Runtime } from '../../src/runtime';
 import { freshPostgres } from '../helpers/stores';
-import { HEADER, makeHome } from '../helpers/tenant';
+import { HEADER, makeHome, payEveryDebtor } from '../helpers/tenant';
 
 const BIN = resolve(__dirname, '../../bin/clearhub.js');
 const N = 1200;
@@ -71,17 +70,7 @@ describe('write-backs are delivered exactly once by worker processes on PostgreS
     };
     rt = await Runtime.open({ home: env.home, databaseUrl: db.url, redisUrl: '' });
     await rt.sync(env.tenant);
-    const links = await rt.store.db.selectFrom('debtor_links').select('debtor_id').execute();
-    for (const [i, l] of links.entries()) {
-      await recordPayment(rt.store, {
-        tenantId: env.tenant,
-        idempotencyKey: `till-${i}`,
-        debtorId: l.debtor_id,
-        amountMinor: 10_00,
-        currency: 'EUR',
-        method: 'cash',
-      });
-    }
+    await payEveryDebtor(rt.store, env.tenant);
     expect((await countOutbox(rt.store.db)).pending).toBe(N);
   });
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { initTenant } from '../../src/config/init';
+import { recordPayment } from '../../src/gateway/payments';
+import type { Store } from '../../src/store/db';
 
 /** A fresh installation directory with one tenant from a golden profile, its e-mail pointed at a local sink. */
 export function makeHome(opts: { tenant?: string; profile?: string; smtpPort: number; writeBackAttempts?: number }): {
@@ -42,3 +44,18 @@ export function makeHome(opts: { tenant?: string; profile?: string; smtpPort: nu
 
 export const HEADER =
   'customer_no,customer_name,customer_type,email,phone,language,country,document_no,contract_no,document_date,due_date,currency,amount,open_amount,dunning_level,dunning_block';
+
+/** A cash payment of 10.00 at the counter from every debtor the sync linked: each pays an item, a write-back each. */
+export async function payEveryDebtor(store: Store, tenantId: string): Promise<void> {
+  const links = await store.db.selectFrom('debtor_links').select('debtor_id').execute();
+  for (const [i, l] of links.entries()) {
+    await recordPayment(store, {
+      tenantId,
+      idempotencyKey: `till-${i}`,
+      debtorId: l.debtor_id,
+      amountMinor: 10_00,
+      currency: 'EUR',
+      method: 'cash',
+    });
+  }
+}
